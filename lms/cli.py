@@ -1,0 +1,66 @@
+"""The ``flask --app wsgi lms`` command group."""
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from flask.cli import AppGroup
+
+from lms.accounts import services as accounts
+from lms.accounts.models import Role
+from lms.extensions import db
+
+lms_cli = AppGroup("lms", help="Cohesion LMS administration.")
+
+DEMO_ACCOUNTS = [
+    ("learner@example.org", "Demo Learner", [Role.LEARNER]),
+    ("trainer@example.org", "Demo Trainer", [Role.TRAINER]),
+    ("partner@example.org", "Demo Partner", [Role.PARTNER]),
+    ("admin@example.org", "Demo Admin", [Role.ADMIN]),
+]
+
+
+@lms_cli.command("init")
+@click.option("--demo", is_flag=True, help="Also create one demo account per role.")
+def init_command(demo: bool) -> None:
+    """Migrate the database to the latest revision (and seed demo accounts)."""
+    from flask_migrate import upgrade
+    upgrade()
+    click.echo("Database is at the latest revision.")
+    if demo:
+        seed_demo_accounts()
+
+
+def seed_demo_accounts() -> None:
+    password = os.environ.get("LMS_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+    created = []
+    for email, name, roles in DEMO_ACCOUNTS:
+        if accounts.find_user_by_email(email) is None:
+            accounts.create_user(email, name, password, roles=roles, verified=True,
+                                 check_password_strength=False)
+            created.append(email)
+    db.session.commit()
+    if created:
+        click.echo("Demo accounts created (this password is shown once):")
+        for email in created:
+            click.echo(f"  {email:<24} {password}")
+    else:
+        click.echo("Demo accounts exist already (set LMS_DEMO_PASSWORD before the first run to choose "
+                   "their password).")
+
+
+@lms_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="A role; repeat for several.")
+@click.option("--name", prompt="Full name", help="The user's full name.")
+@click.password_option(help="Asked for when not given.")
+def create_user_command(email: str, roles: tuple[str, ...], name: str, password: str) -> None:
+    """Create a verified account holding the given roles."""
+    try:
+        user = accounts.create_user(email, name, password, roles=[Role(r) for r in roles], verified=True)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.email} with role(s) {', '.join(sorted(user.role_names))}.")

@@ -1,0 +1,2 @@
+"""Every model, imported in one place so the metadata is complete (Alembic, create_all)."""
+from lms.accounts.models import Organisation, OrganisationMember, Role, User, UserRole  # noqa: F401
