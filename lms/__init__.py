@@ -23,6 +23,7 @@ def create_app(config_class: type[Config] = DevelopmentConfig, **overrides) -> F
     _ensure_secret_key(app)
     config_class.check(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]

@@ -64,3 +64,28 @@ def create_user_command(email: str, roles: tuple[str, ...], name: str, password:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Created {user.email} with role(s) {', '.join(sorted(user.role_names))}.")
+
+
+content_cli = AppGroup("content", help="Course content kept as files (see content/README.md).")
+lms_cli.add_command(content_cli)
+
+
+@content_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--archive", is_flag=True,
+              help="Hide removed modules and lessons that learners have progress in, instead of refusing.")
+def content_load_command(path: str, archive: bool) -> None:
+    """Check the whole tree under PATH, then write it in one transaction (or nothing at all)."""
+    from lms.courses.content import ContentInvalid, read_tree
+    from lms.courses.importer import load_courses
+    try:
+        report = load_courses(read_tree(path), archive=archive)
+    except ContentInvalid as invalid:
+        db.session.rollback()
+        for error in invalid.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(invalid.errors)} error(s); nothing was written.", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from flask import request, url_for
 from flask_login import current_user
@@ -11,15 +12,50 @@ from lms.accounts.models import Role
 
 def nav_items() -> list[dict]:
     """The main navigation: what the user's roles allow, in a fixed order."""
-    items = [{"label": "Home", "endpoint": "main.index"}]
+    items = [{"label": "Home", "endpoint": "main.index"}, {"label": "Courses", "endpoint": "courses.catalogue"}]
+    if current_user.is_authenticated:
+        items.append({"label": "My learning", "endpoint": "courses.dashboard"})
     if current_user.is_authenticated and current_user.has_role(Role.ADMIN):
         items.append({"label": "Admin", "endpoint": "admin.index"})
     for item in items:
         item["url"] = url_for(item["endpoint"])
         item["current"] = request.endpoint == item["endpoint"] or (
-            request.blueprint and item["endpoint"].split(".")[0] == request.blueprint
-            and item["endpoint"] != "main.index")
+            item["endpoint"] == "courses.catalogue" and request.endpoint in COURSE_PAGES) or (
+            item["endpoint"] == "admin.index" and request.blueprint == "admin")
     return items
+
+
+COURSE_PAGES = {"courses.detail", "courses.lesson", "courses.leave"}
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+def format_money(amount: int, currency: str = "GBP") -> str:
+    """Minor units as a price; 0 is "Free"."""
+    if not amount:
+        return "Free"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    value = f"{amount / 100:,.2f}"
+    return f"{symbol}{value}" if symbol else f"{value} {currency}"
+
+
+def format_hours(value) -> str:
+    number = Decimal(value or 0).normalize()
+    text = f"{number:f}"
+    return f"{text} hour" if number == 1 else f"{text} hours"
+
+
+def format_minutes(minutes: int) -> str:
+    hours, rest = divmod(int(minutes or 0), 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+def level_label(course) -> str:
+    if course.level == "cpd":
+        return "CPD"
+    credits = f", {course.credits} credits" if course.credits else ""
+    return f"FHEQ level {course.level}{credits}"
 
 
 def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
@@ -37,9 +73,22 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def inline_markdown(text: str):
+    """A line of trusted-format text (such as a citation) with *emphasis*, rendered and sanitised."""
+    from markupsafe import Markup
+
+    from lms.courses.rendering import render_inline
+    return Markup(render_inline(text))
+
+
 def register_template_helpers(app) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, page_url=page_url, Role=Role)
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["hours"] = format_hours
+    app.jinja_env.filters["minutes"] = format_minutes
+    app.jinja_env.filters["level_label"] = level_label
+    app.jinja_env.filters["inline_markdown"] = inline_markdown
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -46,3 +46,54 @@ def post_form(client, url: str, data: dict | None = None, *, page: str | None = 
     data = dict(data or {})
     data["csrf_token"] = csrf_token(client, page or url)
     return client.post(url, data=data, **kwargs)
+
+
+# Courses ---------------------------------------------------------------------
+
+_course_counter = itertools.count(1)
+LESSON_TEXT = ("By the end of this lesson you will be able to {what}.\n\n## Why it matters\n\n"
+               + "Cohesion work starts with knowing the people you serve. " * 20
+               + "\n\n::: key-points\n- Know your community.\n:::\n")
+
+
+def course_file(slug: str | None = None, *, modules: int = 2, lessons: int = 2, price: int = 0,
+                status: str = "published", level: str = "cpd", title: str | None = None,
+                summary: str | None = None, hours: str = "1.5"):
+    """An in-memory course, as the content loader would read it from files."""
+    from decimal import Decimal
+
+    from lms.courses.content import CourseFile, LessonFile, ModuleFile
+    n = next(_course_counter)
+    slug = slug or f"course-{n}"
+    module_files = []
+    for m in range(1, modules + 1):
+        lesson_files = [LessonFile(slug=f"lesson-{m}-{i}", title=f"Lesson {m}.{i}", minutes=5,
+                                   source=LESSON_TEXT.format(what=f"do thing {m}.{i}"),
+                                   path=f"content/courses/{slug}/module-{m}/lesson-{m}-{i}.md")
+                        for i in range(1, lessons + 1)]
+        module_files.append(ModuleFile(slug=f"module-{m}", title=f"Module {m}", summary=f"About module {m}.",
+                                       cpd_hours=Decimal(hours), lessons=lesson_files,
+                                       path=f"content/courses/{slug}/module-{m}/module.yaml", lessons_line=4))
+    return CourseFile(slug=slug, title=title or f"Course {n}", summary=summary or f"A course numbered {n}.",
+                      level=level, credits=20 if level != "cpd" else None, price=price, currency="GBP",
+                      status=status, validity_months=None, outcomes=["Do the thing."], reading=[],
+                      modules=module_files, path=f"content/courses/{slug}/course.yaml", modules_line=9)
+
+
+def make_course(slug: str | None = None, **kwargs):
+    """A committed course built through the content loader."""
+    from sqlalchemy import select
+
+    from lms.courses.importer import load_courses
+    from lms.courses.models import Course
+    cf = course_file(slug, **kwargs)
+    load_courses([cf])
+    db.session.commit()
+    return db.session.scalar(select(Course).where(Course.slug == cf.slug))
+
+
+def enrol(user: User, course):
+    from lms.courses import services as course_services
+    enrolment = course_services.enrol(user, course)
+    db.session.commit()
+    return enrolment

@@ -108,7 +108,7 @@ def set_active(user_id: int, action: str):
         db.session.commit()
         flash(f"{user.name}'s account has been {action}d.", "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template("accounts/admin/confirm.html", form=form,
+    return render_template("confirm.html", form=form,
                            title=f"{action.capitalize()} {user.name}?",
                            message=(f"{user.name} will be logged out and will not be able to log in until an "
                                     "admin reactivates the account. Their records are kept."
@@ -208,7 +208,7 @@ def member_remove(org_id: int, member_id: int):
         db.session.commit()
         flash(f"{name} has been removed from {org.name}.", "success")
         return redirect(url_for("admin.organisation_detail", org_id=org.id) + "#members")
-    return render_template("accounts/admin/confirm.html", form=form,
+    return render_template("confirm.html", form=form,
                            title=f"Remove {member.user.name} from {org.name}?",
                            message="Their account stays; only the membership ends.",
                            action_label="Remove member",

@@ -7,6 +7,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, URL, ValidationError
 
 from lms.accounts import services
+from lms.forms import ConfirmForm  # noqa: F401  (used by the account and admin views)
 from lms.accounts.models import OrganisationKind, Role
 
 EMAIL_MESSAGE = "Enter an email address like name@example.org."
@@ -90,10 +91,6 @@ KIND_CHOICES = enum_choices(OrganisationKind, label=lambda k: k.value.capitalize
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: its CSRF token is what a confirmation step posts."""
 
 
 class OrganisationForm(FlaskForm):

@@ -1,3 +1,5 @@
 from flask import Blueprint
 
 bp = Blueprint("courses", __name__, template_folder="templates")
+
+from lms.courses import views  # noqa: E402,F401
