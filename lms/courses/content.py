@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from lms.courses.rendering import markdown_problems, reading_minutes
+from lms.courses.rendering import RENDERER_VERSION, markdown_problems, reading_minutes
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FHEQ_LEVELS = {3, 4, 5, 6, 7, 8}
@@ -59,7 +59,7 @@ class LessonFile:
 
     @property
     def content_hash(self) -> str:
-        return hashlib.sha256(self.source.encode()).hexdigest()
+        return hashlib.sha256(f"{RENDERER_VERSION}\n{self.source}".encode()).hexdigest()
 
 
 @dataclass

@@ -23,6 +23,9 @@ CALLOUTS = {
     "note": "Note",
 }
 WORDS_PER_MINUTE = 200
+# Part of every lesson version's hash: raise it when the rendered HTML changes, and the next
+# content load stores freshly rendered versions.
+RENDERER_VERSION = 3
 
 ALLOWED_TAGS = {
     "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "a", "em", "strong", "code", "pre", "blockquote",
@@ -83,7 +86,8 @@ def _parser(image_url: ImageResolver | None, *, html: bool = False) -> MarkdownI
         md.use(container_plugin, name=kind, render=_render_callout(kind))
 
     def table_open(self, tokens, idx, options, env):
-        return '<div class="table-scroll"><table>\n'
+        env["tables"] = env.get("tables", 0) + 1
+        return f'<div class="table-scroll" role="region" tabindex="0" aria-label="Table {env["tables"]}"><table>\n'
 
     def table_close(self, tokens, idx, options, env):
         return "</table></div>\n"
@@ -108,9 +112,15 @@ def _parser(image_url: ImageResolver | None, *, html: bool = False) -> MarkdownI
     return md
 
 
+# The wrapper that lets a wide table scroll is a keyboard-reachable region; nothing else may set these.
+ALLOWED_VALUES = {"div": {"role": {"region"}, "tabindex": {"0"},
+                          "aria-label": {f"Table {n}" for n in range(1, 201)}}}
+
+
 def sanitise(html: str) -> str:
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, allowed_classes=ALLOWED_CLASSES,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+                     tag_attribute_values=ALLOWED_VALUES, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer")
 
 
 def render_markdown(source: str, *, image_url: ImageResolver | None = None) -> str:

@@ -108,14 +108,15 @@ def lesson(slug: str, module: str, lesson: str):
         flash("Enrol on the course to read its lessons.", "info")
         return redirect(url_for("courses.detail", slug=course.slug))
     services.record_visit(enrolment, current)
-    db.session.commit()
     completed = services.completed_lesson_ids(current_user, course)
     previous, following = services.neighbours(course, current)
     template = "courses/lesson_print.html" if request.args.get("view") == "print" else "courses/lesson.html"
-    return render_template(template, course=course, lesson=current, module=current.module,
+    page = render_template(template, course=course, lesson=current, module=current.module,
                            version=current.current_version, enrolment=enrolment, completed=completed,
                            previous=previous, following=following, module_progress=services.module_progress,
                            form=ConfirmForm())
+    db.session.commit()  # after rendering, so the page does not reload what it already holds
+    return page
 
 
 @bp.post("/courses/<slug>/<module>/<lesson>/complete")
