@@ -102,7 +102,7 @@ def login():
             services.record_login(user)
             db.session.commit()
             flash(f"Welcome back, {user.name}.", "success")
-            return redirect(next_url if is_safe_next(next_url) else url_for("main.index"))
+            return redirect(next_url if is_safe_next(next_url) else url_for("courses.dashboard"))
     return form_page("accounts/login.html", form, next_url=next_url if is_safe_next(next_url) else None)
 
 

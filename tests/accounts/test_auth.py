@@ -129,7 +129,7 @@ def test_login_redirects_only_to_local_next(client, make_user):
     post_form(client, "/logout", {}, page="/")
     evil = post_form(client, "/login?next=//evil.example/x", {"email": user.email, "password": PASSWORD},
                      page="/login")
-    assert evil.headers["Location"] == "/"
+    assert evil.headers["Location"] == "/learning/"
 
 
 def test_deactivated_user_cannot_log_in(client, make_user):
