@@ -89,3 +89,65 @@ def content_load_command(path: str, archive: bool) -> None:
     db.session.commit()
     for line in report.lines():
         click.echo(line)
+
+
+questions_cli = AppGroup("questions", help="A course's question bank, in Moodle's GIFT format.")
+lms_cli.add_command(questions_cli)
+
+
+def _course_or_fail(slug: str):
+    from lms.courses.services import get_course
+    course = get_course(slug)
+    if course is None:
+        raise click.ClickException(f"No course has the slug '{slug}'.")
+    return course
+
+
+@questions_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--course", "slug", required=True, help="The course's slug.")
+@click.option("--category", default="Imported", show_default=True,
+              help="Category for questions with no $CATEGORY line.")
+def questions_import_command(file: str, slug: str, category: str) -> None:
+    """Import a GIFT file into a course's question bank (all or nothing)."""
+    from lms.assessment.bank import import_gift
+    from lms.assessment.gift import GiftError
+    course = _course_or_fail(slug)
+    try:
+        counts = import_gift(course, open(file, encoding="utf-8-sig").read(), default_category=category)
+    except GiftError as error:
+        db.session.rollback()
+        for line, message in error.errors:
+            click.echo(f"{file}:{line}: {message}", err=True)
+        click.echo(f"{len(error.errors)} error(s); nothing was imported.", err=True)
+        raise SystemExit(1) from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file} is not UTF-8 text.") from None
+    db.session.commit()
+    for kind, count in sorted(counts.items()):
+        click.echo(f"{kind}: {count}")
+    click.echo(f"Imported {sum(counts.values())} question(s) into {course.slug}.")
+
+
+@questions_cli.command("export")
+@click.option("--course", "slug", required=True, help="The course's slug.")
+@click.option("--to", "path", type=click.Path(dir_okay=False, writable=True), help="A file (default: print).")
+def questions_export_command(slug: str, path: str | None) -> None:
+    """Write a course's question bank as GIFT."""
+    from lms.assessment.bank import export_gift
+    text = export_gift(_course_or_fail(slug))
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {path}.")
+    else:
+        click.echo(text, nl=False)
+
+
+@lms_cli.command("close-expired-attempts")
+def close_expired_command() -> None:
+    """Close quiz attempts whose time limit has passed (safe to run from cron at any time)."""
+    from lms.assessment.services import close_expired
+    closed = close_expired()
+    db.session.commit()
+    click.echo(f"Closed {closed} attempt(s).")

@@ -1,4 +1,6 @@
 """Every model, imported in one place so the metadata is complete (Alembic, create_all)."""
 from lms.accounts.models import Organisation, OrganisationMember, Role, User, UserRole  # noqa: F401
-from lms.courses.models import (Course, CourseMedia, Enrolment, Lesson, LessonProgress,  # noqa: F401
-                                LessonVersion, Module)
+from lms.courses.models import (Course, CourseMedia, CourseTrainer, Enrolment, Lesson,  # noqa: F401
+                                LessonProgress, LessonVersion, Module)
+from lms.assessment.models import (Assignment, MarkRecord, Question, QuestionCategory, Quiz,  # noqa: F401
+                                   QuizAttempt, QuizSlot, Response, Submission)

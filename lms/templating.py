@@ -15,17 +15,23 @@ def nav_items() -> list[dict]:
     items = [{"label": "Home", "endpoint": "main.index"}, {"label": "Courses", "endpoint": "courses.catalogue"}]
     if current_user.is_authenticated:
         items.append({"label": "My learning", "endpoint": "courses.dashboard"})
+    if current_user.is_authenticated and current_user.has_any_role(Role.TRAINER, Role.ADMIN):
+        items.append({"label": "Teaching", "endpoint": "assessment.teach"})
     if current_user.is_authenticated and current_user.has_role(Role.ADMIN):
         items.append({"label": "Admin", "endpoint": "admin.index"})
     for item in items:
         item["url"] = url_for(item["endpoint"])
         item["current"] = request.endpoint == item["endpoint"] or (
             item["endpoint"] == "courses.catalogue" and request.endpoint in COURSE_PAGES) or (
-            item["endpoint"] == "admin.index" and request.blueprint == "admin")
+            item["endpoint"] == "admin.index" and request.blueprint == "admin") or (
+            item["endpoint"] == "assessment.teach" and (request.endpoint or "") in TEACHING_PAGES)
     return items
 
 
-COURSE_PAGES = {"courses.detail", "courses.lesson", "courses.leave"}
+COURSE_PAGES = {"courses.detail", "courses.lesson", "courses.leave", "assessment.quiz", "assessment.attempt",
+                "assessment.summary", "assessment.review", "assessment.assignment"}
+TEACHING_PAGES = {"assessment.queue", "assessment.mark", "assessment.mark_essay", "assessment.statistics",
+                  "assessment.bank", "assessment.import_questions"}
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 

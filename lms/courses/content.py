@@ -25,7 +25,8 @@ MAX_IMAGE_BYTES = 2 * 1024 * 1024
 COURSE_KEYS = {"title", "summary", "level", "credits", "price", "currency", "status", "validity_months",
                "outcomes", "modules", "reading"}
 MODULE_KEYS = {"title", "summary", "cpd_hours", "lessons", "quiz"}
-QUIZ_KEYS = {"title", "pass_mark", "attempts"}
+QUIZ_KEYS = {"title", "pass_mark", "attempts", "time_limit_minutes", "grading", "review"}
+ASSIGNMENT_KEYS = {"title", "brief", "word_limit", "pass_mark", "due_days", "rubric"}
 LESSON_KEYS = {"title", "minutes"}
 # Files a module folder may hold besides its lessons; the assessment package reads them.
 MODULE_EXTRAS = {"module.yaml", "quiz.gift", "assignment.yaml"}
@@ -67,6 +68,20 @@ class QuizSettings:
     title: str = "Check your understanding"
     pass_mark: int = 70
     attempts: int = 0
+    time_limit_minutes: int | None = None
+    grading: str = "highest"
+    review: str = "full"
+
+
+@dataclass
+class AssignmentFile:
+    title: str
+    brief: str
+    word_limit: int
+    pass_mark: int
+    due_days: int | None
+    rubric: list[dict]
+    path: str
 
 
 @dataclass
@@ -80,7 +95,8 @@ class ModuleFile:
     lessons_line: int
     quiz: QuizSettings | None = None
     quiz_path: str | None = None
-    assignment_path: str | None = None
+    questions: list = field(default_factory=list)  # GiftQuestion, from quiz.gift
+    assignment: AssignmentFile | None = None
 
 
 @dataclass
@@ -392,13 +408,91 @@ def read_module(module_dir: Path, root: Path, images: dict[str, ImageFile],
                                                              f"(a module holds module.yaml, lessons as .md, "
                                                              "quiz.gift and assignment.yaml)"))
     quiz_file = module_dir / "quiz.gift"
-    if quiz_file.is_file() and quiz is None:
-        check.error("quiz.gift exists but module.yaml has no 'quiz' settings")
-    assignment = module_dir / "assignment.yaml"
+    questions = []
+    if quiz_file.is_file():
+        if quiz is None:
+            check.error("quiz.gift exists but module.yaml has no 'quiz' settings")
+        questions = read_quiz(quiz_file, root, errors)
+    assignment_file = module_dir / "assignment.yaml"
+    assignment = read_assignment(assignment_file, root, errors) if assignment_file.is_file() else None
     return ModuleFile(slug=module_dir.name, title=title, summary=summary, cpd_hours=hours, lessons=lessons,
                       path=rel, lessons_line=doc.line("lessons"), quiz=quiz,
                       quiz_path=_rel(quiz_file, root) if quiz_file.is_file() else None,
-                      assignment_path=_rel(assignment, root) if assignment.is_file() else None)
+                      questions=questions, assignment=assignment)
+
+
+def read_quiz(path: Path, root: Path, errors: list[ContentError]) -> list:
+    """The questions of a quiz.gift, checked as GIFT and as questions of their type."""
+    from lms.assessment.gift import GiftError, parse_gift
+    from lms.assessment.questions import question_problems
+    rel = _rel(path, root)
+    try:
+        questions = parse_gift(path.read_text(encoding="utf-8"))
+    except GiftError as error:
+        errors.extend(ContentError(rel, line, message) for line, message in error.errors)
+        return []
+    titles: set[str] = set()
+    for question in questions:
+        if question.title in titles:
+            errors.append(ContentError(rel, question.line, f"duplicate question title '{question.title}'"))
+        titles.add(question.title)
+        for problem in question_problems(question):
+            errors.append(ContentError(rel, question.line, problem))
+    if not questions:
+        errors.append(ContentError(rel, 1, "the quiz has no questions"))
+    return questions
+
+
+def read_assignment(path: Path, root: Path, errors: list[ContentError]) -> AssignmentFile | None:
+    rel = _rel(path, root)
+    doc = _parse_yaml(path.read_text(encoding="utf-8"), rel, errors)
+    if doc is None:
+        return None
+    check = _Checker(doc, rel, errors)
+    check.unknown_keys(ASSIGNMENT_KEYS)
+    title = check.text("title", max_length=200)
+    brief = check.text("brief")
+    for line, message in markdown_problems(brief):
+        errors.append(ContentError(rel, doc.line("brief") + line, message))
+    word_limit = check.integer("word_limit", minimum=100, maximum=20000)
+    if word_limit is None:
+        check.error("'word_limit' is required")
+    pass_mark = check.integer("pass_mark", default=50, minimum=1, maximum=100)
+    due_days = check.integer("due_days", minimum=1, maximum=730)
+    rubric = _rubric(check)
+    return AssignmentFile(title=title, brief=brief, word_limit=word_limit or 0, pass_mark=pass_mark or 50,
+                          due_days=due_days, rubric=rubric, path=rel)
+
+
+def _rubric(check: _Checker) -> list[dict]:
+    value = check.doc.data.get("rubric")
+    if not isinstance(value, list) or not value:
+        check.error("'rubric' must be a list of criteria, each with levels", "rubric")
+        return []
+    rubric = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) - {"criterion", "levels"} or not item.get("criterion"):
+            check.error("each rubric item has a 'criterion' and its 'levels'", "rubric", index)
+            continue
+        levels = []
+        for number, level in enumerate(item.get("levels") or []):
+            if (not isinstance(level, dict) or set(level) - {"label", "marks", "descriptor"}
+                    or not isinstance(level.get("marks"), int) or isinstance(level.get("marks"), bool)
+                    or not str(level.get("label", "")).strip() or not str(level.get("descriptor", "")).strip()):
+                check.error("each level has a label, whole-number marks and a descriptor",
+                            "rubric", index, "levels", number)
+                continue
+            levels.append({"label": str(level["label"]).strip(), "marks": level["marks"],
+                           "descriptor": " ".join(str(level["descriptor"]).split())})
+        if len(levels) < 2:
+            check.error("a criterion needs at least two levels", "rubric", index)
+            continue
+        if [lv["marks"] for lv in levels] != sorted(lv["marks"] for lv in levels):
+            check.error("list a criterion's levels from lowest to highest marks", "rubric", index)
+        rubric.append({"criterion": " ".join(str(item["criterion"]).split()), "levels": levels})
+    if rubric and sum(max(lv["marks"] for lv in c["levels"]) for c in rubric) != 100:
+        check.error("the criteria's top marks must add up to 100", "rubric")
+    return rubric
 
 
 def _cpd_hours(check: _Checker) -> Decimal:
@@ -430,12 +524,20 @@ def _quiz_settings(check: _Checker, module_dir: Path) -> QuizSettings | None:
         check.error("'quiz.title' must be non-empty text", "quiz", "title")
     else:
         settings.title = title.strip()
-    for key, low, high in (("pass_mark", 0, 100), ("attempts", 0, 100)):
+    for key, low, high in (("pass_mark", 0, 100), ("attempts", 0, 100), ("time_limit_minutes", 1, 600)):
         number = value.get(key, getattr(settings, key))
+        if number is None:
+            continue
         if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
             check.error(f"'quiz.{key}' must be a whole number from {low} to {high}", "quiz", key)
         else:
             setattr(settings, key, number)
+    for key, allowed in (("grading", {"highest", "last"}), ("review", {"marks", "full"})):
+        choice = value.get(key, getattr(settings, key))
+        if choice not in allowed:
+            check.error(f"'quiz.{key}' must be one of {', '.join(sorted(allowed))}", "quiz", key)
+        else:
+            setattr(settings, key, choice)
     if not (module_dir / "quiz.gift").is_file():
         check.error("'quiz' is set but quiz.gift is missing", "quiz")
     return settings

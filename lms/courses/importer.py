@@ -12,6 +12,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import func, select
 
+from lms.assessment.importer import load_module_assessment
 from lms.courses import services
 from lms.courses.content import ContentError, ContentInvalid, CourseFile, ModuleFile
 from lms.courses.models import Course, CourseMedia, CourseStatus, Lesson, LessonProgress, LessonVersion, Module
@@ -115,6 +116,7 @@ def _load_course(course: Course, cf: CourseFile, archive: bool, progress: dict[i
         changed |= _assign(module, title=mf.title, summary=mf.summary, position=position,
                            cpd_hours=Decimal(mf.cpd_hours), archived=False)
         changed |= _load_lessons(course, module, mf, archive, progress, report, errors)
+        changed |= load_module_assessment(course, module, mf)
     for module in modules.values():
         if module.archived:
             continue

@@ -183,6 +183,16 @@ class CourseMedia(db.Model):
     __table_args__ = (UniqueConstraint("course_id", "name"),)
 
 
+class CourseTrainer(db.Model):
+    """A member of a course's team: may mark its work and see its reports."""
+
+    __tablename__ = "course_trainers"
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Enrolment(db.Model):
     __tablename__ = "enrolments"
 

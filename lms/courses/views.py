@@ -12,6 +12,12 @@ from lms.forms import ConfirmForm
 from lms.security import require
 
 
+def module_assessments(course, user):
+    """Each module's quiz and assignment with the learner's standing (imported late: assessment uses courses)."""
+    from lms.assessment.services import module_assessments as load
+    return load(course, user)
+
+
 def _visible_course(slug: str, *, outline: bool = False):
     course = services.get_course_with_outline(slug) if outline else services.get_course(slug)
     require(course is not None and services.can_view(current_user, course))
@@ -40,7 +46,8 @@ def detail(slug: str):
     completed = services.completed_lesson_ids(current_user, course) if enrolment else set()
     resume = services.resume_lesson(course, enrolment, completed) if enrolment else None
     return render_template("courses/course_detail.html", course=course, enrolment=enrolment, completed=completed,
-                           resume=resume, module_progress=services.module_progress, form=ConfirmForm())
+                           resume=resume, module_progress=services.module_progress, form=ConfirmForm(),
+                           assessments=module_assessments(course, current_user))
 
 
 @bp.post("/courses/<slug>/enrol")
@@ -114,7 +121,7 @@ def lesson(slug: str, module: str, lesson: str):
     page = render_template(template, course=course, lesson=current, module=current.module,
                            version=current.current_version, enrolment=enrolment, completed=completed,
                            previous=previous, following=following, module_progress=services.module_progress,
-                           form=ConfirmForm())
+                           form=ConfirmForm(), assessments=module_assessments(course, current_user))
     db.session.commit()  # after rendering, so the page does not reload what it already holds
     return page
 
