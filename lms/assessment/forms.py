@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms import DecimalField
 
@@ -20,8 +21,8 @@ class FeedbackForm(FlaskForm):
 
 
 class ModerationForm(FlaskForm):
-    decision = RadioField("Your decision", choices=[("agree", "Agree with the mark"),
-                                                   ("change", "Change the mark")],
+    decision = RadioField("Your decision", choices=[SelectChoice("agree", "Agree with the mark"),
+                                                   SelectChoice("change", "Change the mark")],
                           validators=[DataRequired("Choose whether you agree.")])
     note = TextAreaField("Moderation note", validators=[Length(max=2_000)],
                          description="Required when you change the mark: say why.")
@@ -45,5 +46,6 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("Status", choices=[("", "All"), ("submitted", "Waiting to be marked"),
-                                            ("marked", "Marked, not released"), ("released", "Released")])
+    status = SelectField("Status", choices=[SelectChoice("", "All"), SelectChoice("submitted", "Waiting to be marked"),
+                                            SelectChoice("marked", "Marked, not released"),
+                                            SelectChoice("released", "Released")])

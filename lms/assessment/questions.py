@@ -267,7 +267,7 @@ class Numeric(QuestionType):
             value = Decimal(text)
         except InvalidOperation:
             raise AnswerError("Enter a number, such as 42 or 3.5.") from None
-        if not value.is_finite():
+        if not value.is_finite() or abs(value.adjusted()) > 30:
             raise AnswerError("Enter a number, such as 42 or 3.5.")
         return str(value)
 
