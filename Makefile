@@ -25,8 +25,9 @@ install-dev: $(VENV)/.installed-dev
 
 ## run: install, migrate, seed the demo accounts, load content/ and serve on http://127.0.0.1:5000
 run: $(VENV)/.installed
+	$(FLASK) lms init
+	$(FLASK) lms content load content/
 	$(FLASK) lms init --demo
-	@if $(FLASK) lms --help | grep -q '^  content'; then $(FLASK) lms content load content/; fi
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set

@@ -32,6 +32,9 @@ def create_app(config_class: type[Config] = DevelopmentConfig, **overrides) -> F
     _init_extensions(app)
     _register_blueprints(app)
 
+    from lms.database import note_write_intent
+    app.before_request(note_write_intent)
+
     from lms.errors import register_error_handlers
     register_error_handlers(app)
 

@@ -24,7 +24,8 @@ DEMO_ACCOUNTS = [
 @lms_cli.command("init")
 @click.option("--demo", is_flag=True, help="Also create one demo account per role.")
 def init_command(demo: bool) -> None:
-    """Migrate the database to the latest revision (and seed demo accounts)."""
+    """Migrate the database to the latest revision (and seed the demo accounts, with the demo
+    trainer on the team of every course loaded so far)."""
     from flask_migrate import upgrade
     upgrade()
     click.echo("Database is at the latest revision.")
@@ -40,6 +41,7 @@ def seed_demo_accounts() -> None:
             accounts.create_user(email, name, password, roles=roles, verified=True,
                                  check_password_strength=False)
             created.append(email)
+    _demo_trainer_on_every_team()
     db.session.commit()
     if created:
         click.echo("Demo accounts created (this password is shown once):")
@@ -48,6 +50,18 @@ def seed_demo_accounts() -> None:
     else:
         click.echo("Demo accounts exist already (set LMS_DEMO_PASSWORD before the first run to choose "
                    "their password).")
+
+
+def _demo_trainer_on_every_team() -> None:
+    from sqlalchemy import select
+
+    from lms.courses.models import Course, CourseTrainer
+    trainer = accounts.find_user_by_email("trainer@example.org")
+    if trainer is None:
+        return
+    for course in db.session.scalars(select(Course)):
+        if db.session.get(CourseTrainer, (course.id, trainer.id)) is None:
+            db.session.add(CourseTrainer(course_id=course.id, user_id=trainer.id))
 
 
 @lms_cli.command("create-user")

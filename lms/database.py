@@ -1,11 +1,18 @@
 """Column types and engine settings shared by every model."""
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+
+
+# Set for requests that change things (POST and the like): on SQLite their transactions take the
+# write lock when they begin, so concurrent writers queue on the busy timeout instead of failing
+# when a read transaction tries to become a write.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
 
 def utcnow() -> datetime:
@@ -53,4 +60,10 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def note_write_intent() -> None:
+    """A before_request hook: requests that change things write from their first statement."""
+    from flask import request
+    write_intent.set(request.method not in {"GET", "HEAD", "OPTIONS"})

@@ -62,3 +62,18 @@ def test_create_user_errors_exit_non_zero(runner, make_user):
     bad_role = runner.invoke(args=["lms", "create-user", "new@example.org", "--role", "king", "--name", "X",
                                    "--password", "a perfectly fine passphrase"])
     assert bad_role.exit_code == 2
+
+
+def test_demo_trainer_joins_every_course_team(fresh_database_url, monkeypatch):
+    from lms.courses.content import read_tree
+    from lms.courses.importer import load_courses
+    from lms.courses.models import CourseTrainer
+    monkeypatch.setenv("LMS_DEMO_PASSWORD", "a chosen demo passphrase")
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=fresh_database_url)
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["lms", "init"]).exit_code == 0
+        load_courses(read_tree("content"))
+        db.session.commit()
+        assert app.test_cli_runner().invoke(args=["lms", "init", "--demo"]).exit_code == 0
+        assert db.session.scalar(select(func.count()).select_from(CourseTrainer)) == 5
+        db.engine.dispose()

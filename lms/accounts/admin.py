@@ -213,3 +213,64 @@ def member_remove(org_id: int, member_id: int):
                            message="Their account stays; only the membership ends.",
                            action_label="Remove member",
                            cancel_url=url_for("admin.organisation_detail", org_id=org.id))
+
+
+# Course teams ----------------------------------------------------------------
+
+@bp.get("/courses")
+def courses():
+    from lms.courses.models import Course, CourseTrainer
+    page = db.paginate(select(Course).order_by(Course.title), page=_page(),
+                       per_page=current_app.config["PER_PAGE"], error_out=False)
+    ids = [c.id for c in page.items]
+    teams: dict[int, list[str]] = {}
+    for course_id, name in db.session.execute(
+            select(CourseTrainer.course_id, User.name).join(User, User.id == CourseTrainer.user_id)
+            .where(CourseTrainer.course_id.in_(ids or [0])).order_by(User.name)):
+        teams.setdefault(course_id, []).append(name)
+    return render_template("accounts/admin/courses.html", page=page, teams=teams)
+
+
+def _load_course(slug: str):
+    from lms.courses.services import get_course
+    course = get_course(slug)
+    require(course is not None)
+    return course
+
+
+@bp.route("/courses/<slug>", methods=["GET", "POST"])
+def course_team(slug: str):
+    from lms.courses import services as course_services
+    course = _load_course(slug)
+    form = forms.MemberForm(prefix="member")
+    if form.validate_on_submit():
+        user = services.find_user_by_email(form.email.data)
+        try:
+            if user is None:
+                raise course_services.CourseError("No account uses that email address.")
+            course_services.add_trainer(course, user)
+        except course_services.CourseError as error:
+            form.email.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"{user.name} is now on the team of {course.title}.", "success")
+            return redirect(url_for("admin.course_team", slug=course.slug))
+    return form_page("accounts/admin/course_team.html", form, course=course,
+                     team=course_services.course_team(course), confirm_form=forms.ConfirmForm())
+
+
+@bp.route("/courses/<slug>/team/<int:user_id>/remove", methods=["GET", "POST"])
+def course_team_remove(slug: str, user_id: int):
+    from lms.courses import services as course_services
+    course = _load_course(slug)
+    user = _load_user(user_id)
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        course_services.remove_trainer(course, user)
+        db.session.commit()
+        flash(f"{user.name} has left the team of {course.title}.", "success")
+        return redirect(url_for("admin.course_team", slug=course.slug))
+    return render_template("confirm.html", form=form, title=f"Remove {user.name} from the team?",
+                           message=f"{user.name} will no longer mark or see reports for {course.title}. "
+                                   "Marks they gave are kept.",
+                           action_label="Remove from team", cancel_url=url_for("admin.course_team", slug=course.slug))

@@ -102,5 +102,5 @@ class OrganisationForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    email = EmailField("Member's email address", filters=STRIP, validators=[
+    email = EmailField("Email address", filters=STRIP, validators=[
         DataRequired("Enter the member's email address."), Email(EMAIL_MESSAGE)])

@@ -276,3 +276,30 @@ def find_lesson(course: Course, module_slug: str, lesson_slug: str) -> Lesson | 
                     return lesson
     return None
 
+
+
+# Course team -----------------------------------------------------------------
+
+def course_team(course: Course) -> list[User]:
+    from lms.courses.models import CourseTrainer
+    return list(db.session.scalars(select(User).join(CourseTrainer, CourseTrainer.user_id == User.id)
+                                   .where(CourseTrainer.course_id == course.id).order_by(User.name)))
+
+
+def add_trainer(course: Course, user: User) -> None:
+    """Put a trainer on the course's team (they may then mark its work and see its reports)."""
+    from lms.courses.models import CourseTrainer
+    if not user.has_role(Role.TRAINER):
+        raise CourseError(f"{user.name} does not hold the trainer role; grant it first.")
+    if db.session.get(CourseTrainer, (course.id, user.id)) is not None:
+        raise CourseError(f"{user.name} is already on this course's team.")
+    db.session.add(CourseTrainer(course_id=course.id, user_id=user.id))
+    db.session.flush()
+
+
+def remove_trainer(course: Course, user: User) -> None:
+    from lms.courses.models import CourseTrainer
+    member = db.session.get(CourseTrainer, (course.id, user.id))
+    if member is not None:
+        db.session.delete(member)
+        db.session.flush()

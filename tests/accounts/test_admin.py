@@ -165,3 +165,25 @@ def test_navigation_shows_admin_only_to_admins(client, make_user):
     client2 = client.application.test_client()
     login(client2, make_user(Role.ADMIN))
     assert 'href="/admin/"' in client2.get("/").get_data(as_text=True)
+
+
+def test_course_team_is_managed_by_admins(client, make_user, db):
+    from tests.factories import make_course
+    from lms.courses.models import CourseTrainer
+    course = make_course(title="Team course")
+    admin = make_user("admin")
+    trainer = make_user("trainer", email="tess@example.org", name="Tess Trainer")
+    make_user("learner", email="lou@example.org")
+    login(client, admin)
+    assert "No trainers yet" in client.get("/admin/courses").get_data(as_text=True)
+    page = f"/admin/courses/{course.slug}"
+    not_trainer = post_form(client, page, {"member-email": "lou@example.org"})
+    assert not_trainer.status_code == 422 and "does not hold the trainer role" in not_trainer.get_data(as_text=True)
+    post_form(client, page, {"member-email": "tess@example.org"})
+    assert "Tess Trainer" in client.get("/admin/courses").get_data(as_text=True)
+    twice = post_form(client, page, {"member-email": "tess@example.org"})
+    assert "already on this course" in twice.get_data(as_text=True)
+    remove = f"{page}/team/{trainer.id}/remove"
+    assert client.get(remove).status_code == 200
+    post_form(client, remove, {})
+    assert db.session.scalar(select(CourseTrainer)) is None
