@@ -197,14 +197,14 @@ def _parse_question(src: _Src, errors: list) -> GiftQuestion | None:
     if found is None:
         return None
     text, block = found
-    if not text:
-        errors.append((src.line, "question has no text"))
     i = block.rfind("####")
     general, block = (block[i + 4:].text.strip(), block[:i].strip()) if i != -1 else ("", block)
     kind = _detect_kind(block)
     question = GiftQuestion(kind, title, text, general_feedback=general, text_format=text_format,
                             line=src.line)
     _KINDS[kind].parse(question, block, errors)
+    if not text:
+        errors.append((src.line, "question has no text"))
     return question
 
 

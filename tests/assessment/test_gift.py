@@ -350,11 +350,14 @@ def test_line_is_not_compared():
     ("Stray } brace {=a ~b}", [(1, "'}' without a '{' before it (write \\} for a literal brace)")]),
     ("Two {=a ~b} blocks {=c ~d}", [(1, "unexpected '{': one answer block per question "
                                         "(write \\{ or \\} for a literal brace)")]),
+    ("Q {=a ~b} and a stray }", [(1, "unexpected '}': one answer block per question "
+                                    "(write \\{ or \\} for a literal brace)")]),
     ("Nested {=a\n{~b}", [(2, "unexpected '{': one answer block per question "
                               "(write \\{ or \\} for a literal brace)")]),
     ("::A::Just a description.", [(1, "no answer block: add {...} after the question text ({} for an essay)")]),
     ("::A::\n{=a ~b}", [(1, "question has no text")]),
     ("::A::[html] {T}", [(1, "question has no text")]),
+    ("::A::\n{~a ~b}", [(1, "single choice with no right answer: mark it with '='"), (1, "question has no text")]),
     ("::A Text {T}", [(1, "title is not closed with '::'")]),
     ("Q {\n=a\n~%abc%b\n}", [(3, "unknown weight '%abc%': write %n% with n from -100 to 100")]),
     ("Q {\n=a\n~%50 b\n}", [(3, "unknown weight '%50 b': write %n% with n from -100 to 100")]),
@@ -579,7 +582,8 @@ def _random_question(rng: random.Random) -> GiftQuestion:
         q.answers = _answers(rng, weights)
     elif kind == "multiple":
         weights = rng.choice([["100"], ["50", "50"], ["25", "25", "50"], ["33.33333"] * 3])
-        weights += [rng.choice(["0", "-50", "-100", "-33.33333"]) for _ in range(rng.randint(max(0, 2 - len(weights)), 3))]
+        wrong = rng.randint(max(0, 2 - len(weights)), 3)  # two answers at least
+        weights += [rng.choice(["0", "-50", "-100", "-33.33333"]) for _ in range(wrong)]
         q.answers = _answers(rng, weights)
     elif kind == "truefalse":
         q.truth, q.true_feedback, q.false_feedback = rng.random() < 0.5, _maybe(rng), _maybe(rng)

@@ -43,7 +43,7 @@ def test_login_errors_are_shown_beside_the_field_and_in_a_summary(page):
     summary.wait_for()
     assert "Enter your email address." in summary.inner_text()
     # The summary takes focus so a screen reader announces it; its links lead to the fields.
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    page.wait_for_function("document.activeElement.classList.contains('error-summary')", timeout=5000)
     summary.get_by_role("link", name="Enter your email address.").click()
     assert page.evaluate("document.activeElement.id") == "email"
     assert_accessible(page)
