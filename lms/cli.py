@@ -165,3 +165,82 @@ def close_expired_command() -> None:
     closed = close_expired()
     db.session.commit()
     click.echo(f"Closed {closed} attempt(s).")
+
+
+completion_cli = AppGroup("completion", help="Module and course completion.")
+lms_cli.add_command(completion_cli)
+
+
+@completion_cli.command("recompute")
+@click.option("--course", "slug", required=True, help="The course's slug.")
+def completion_recompute_command(slug: str) -> None:
+    """Re-evaluate every learner of a course (after its content changed); never takes a certificate away."""
+    from lms.certificates.services import recompute
+    learners, modules, certificates = recompute(_course_or_fail(slug))
+    db.session.commit()
+    click.echo(f"Checked {learners} learner(s): {modules} module completion(s) and {certificates} "
+               "certificate(s) newly recorded.")
+
+
+certificates_cli = AppGroup("certificates", help="Certificates and their credentials.")
+lms_cli.add_command(certificates_cli)
+
+
+@certificates_cli.command("issue")
+@click.option("--course", "slug", required=True, help="The course's slug.")
+def certificates_issue_command(slug: str) -> None:
+    """Issue any missing certificates for learners who have completed the course."""
+    from sqlalchemy import select
+
+    from lms.certificates.services import current_certificate, issue_certificate
+    from lms.courses.models import Enrolment
+    course = _course_or_fail(slug)
+    done = db.session.scalars(select(Enrolment).where(Enrolment.course_id == course.id,
+                                                      Enrolment.completed_at.is_not(None))).all()
+    issued = 0
+    with click.progressbar(done, label="Issuing certificates", show_pos=True) as bar:
+        for enrolment in bar:
+            if current_certificate(enrolment.user, course) is None:
+                issue_certificate(enrolment.user, course, completed_at=enrolment.completed_at)
+                issued += 1
+                if issued % 500 == 0:
+                    db.session.commit()
+    db.session.commit()
+    click.echo(f"Issued {issued} certificate(s); {len(done) - issued} already had one.")
+
+
+@certificates_cli.command("rotate-key")
+def rotate_key_command() -> None:
+    """Start signing credentials with a new key; earlier keys stay published in the JWKS."""
+    from lms.certificates.credentials import all_keys, rotate
+    key = rotate()
+    click.echo(f"New signing key {key.kid}; {len(all_keys())} key(s) published.")
+
+
+@lms_cli.group("reminders")
+def reminders_cli() -> None:
+    """Renewal reminders for certificates that expire."""
+
+
+@reminders_cli.command("send")
+def reminders_send_command() -> None:
+    """Email learners whose renewal window has opened or whose certificate expires soon (idempotent; for cron)."""
+    from flask import current_app, render_template
+
+    from lms.certificates.services import due_reminders, record_reminder
+    from lms.mail import send_mail
+    from lms.urls import external_url
+    sent = 0
+    for certificate, kind in due_reminders():
+        if not record_reminder(certificate, kind):
+            continue
+        subject = (f"Time to renew: {certificate.course_title}" if kind == "window"
+                   else f"Your certificate for {certificate.course_title} expires soon")
+        body = render_template("certificates/email/reminder.txt", certificate=certificate, kind=kind,
+                               course_url=external_url("courses.detail", slug=certificate.course.slug),
+                               site=current_app.config["SITE_NAME"])
+        db.session.commit()  # noted before sending: a crash never sends twice
+        send_mail(certificate.user.email, subject, body)
+        sent += 1
+    db.session.commit()
+    click.echo(f"Sent {sent} reminder(s).")

@@ -4,3 +4,5 @@ from lms.courses.models import (Course, CourseMedia, CourseTrainer, Enrolment, L
                                 LessonProgress, LessonVersion, Module)
 from lms.assessment.models import (Assignment, MarkRecord, Question, QuestionCategory, Quiz,  # noqa: F401
                                    QuizAttempt, QuizSlot, Response, Submission)
+from lms.certificates.models import (Certificate, CertificateReminder, CpdEntry, CpdTarget,  # noqa: F401
+                                     ModuleCompletion)

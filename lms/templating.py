@@ -15,6 +15,7 @@ def nav_items() -> list[dict]:
     items = [{"label": "Home", "endpoint": "main.index"}, {"label": "Courses", "endpoint": "courses.catalogue"}]
     if current_user.is_authenticated:
         items.append({"label": "My learning", "endpoint": "courses.dashboard"})
+        items.append({"label": "CPD", "endpoint": "certificates.cpd_record"})
     if current_user.is_authenticated and current_user.has_any_role(Role.TRAINER, Role.ADMIN):
         items.append({"label": "Teaching", "endpoint": "assessment.teach"})
     if current_user.is_authenticated and current_user.has_role(Role.ADMIN):

@@ -138,6 +138,9 @@ def release(submission: Submission) -> None:
         submission.status = SubmissionStatus.RELEASED.value
         submission.released_at = utcnow()
     db.session.flush()
+    if submission.passed:
+        from lms.certificates.services import evaluate  # certificates builds on assessment
+        evaluate(submission.user, submission.assignment.module.course)
 
 
 def marking_queue(course_ids: list[int] | None, status: str = ""):

@@ -213,7 +213,14 @@ def _close(attempt: QuizAttempt, status: AttemptStatus, now: datetime) -> bool:
     if result.rowcount != 1:
         return False
     _mark(attempt)
+    _evaluate_completion(attempt)
     return True
+
+
+def _evaluate_completion(attempt: QuizAttempt) -> None:
+    from lms.certificates.services import evaluate  # certificates builds on assessment
+    if attempt.passed:
+        evaluate(db.session.get(User, attempt.user_id), attempt.quiz.module.course)
 
 
 def _q2(value: Decimal) -> Decimal:
@@ -270,6 +277,7 @@ def mark_response(marker: User, response: Response, fraction: Decimal, comment: 
     score = sum((r.score or Decimal(0)) for r in rows)
     maximum = sum(Decimal(i["points"]) for i in attempt.layout)
     _set_result(attempt, score, maximum, any(r.needs_marking for r in rows))
+    _evaluate_completion(attempt)
 
 
 def close_expired(*, quiz: Quiz | None = None, user: User | None = None, now: datetime | None = None) -> int:

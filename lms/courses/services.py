@@ -176,7 +176,13 @@ def complete_lesson(enrolment: Enrolment, lesson: Lesson) -> bool:
             last_lesson_id=lesson.id, last_activity_at=utcnow()),
         execution_options={"synchronize_session": False})
     db.session.refresh(enrolment)
+    _evaluate_completion(enrolment)
     return True
+
+
+def _evaluate_completion(enrolment: Enrolment) -> None:
+    from lms.certificates.services import evaluate  # certificates builds on courses
+    evaluate(enrolment.user, enrolment.course)
 
 
 def _completed_count(course_id: int, user_column):
