@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lms.certificates.models import CPD_CATEGORIES
 
@@ -17,7 +17,7 @@ class CpdEntryForm(FlaskForm):
                         description="For example: “Regional cohesion officers' network meeting”.")
     activity_date = DateField("Date", validators=[DataRequired("Enter the date, for example 2026-03-14.")])
     hours = DecimalField("Hours", places=1, validators=[
-        DataRequired("Enter the hours, for example 1.5."),
+        InputRequired("Enter the hours, for example 1.5."),
         NumberRange(min=0.5, max=100, message="Enter between 0.5 and 100 hours.")])
     category = SelectField("Category", choices=[SelectChoice(c, c) for c in EXTERNAL_CATEGORIES])
     learned = TextAreaField("What I learned", validators=[Optional(), Length(max=5000)])
@@ -26,7 +26,7 @@ class CpdEntryForm(FlaskForm):
 
 class TargetForm(FlaskForm):
     target = DecimalField("Annual target (hours)", places=1, validators=[
-        DataRequired("Enter a number of hours."), NumberRange(min=1, max=1000, message="Enter 1 to 1,000 hours.")])
+        InputRequired("Enter a number of hours."), NumberRange(min=1, max=1000, message="Enter 1 to 1,000 hours.")])
 
 
 class RevokeForm(FlaskForm):

@@ -268,12 +268,14 @@ def certificates_zip(slug: str):
     def generate():
         buffer = _ZipBuffer()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for start in range(0, len(ids), 200):
-                with app.app_context():
-                    for certificate in db.session.scalars(select(Certificate).where(
-                            Certificate.id.in_(ids[start:start + 200])).options(joinedload(Certificate.user))):
-                        archive.writestr(f"{certificate.number}.pdf", render_certificate_pdf(certificate))
-                        yield buffer.take()
+            for start in range(0, len(ids), 50):
+                with app.app_context():  # a batch at a time: memory stays flat however many there are
+                    batch = [(c.number, render_certificate_pdf(c)) for c in db.session.scalars(
+                        select(Certificate).where(Certificate.id.in_(ids[start:start + 50]))
+                        .options(joinedload(Certificate.course)).order_by(Certificate.id))]
+                for number, pdf in batch:
+                    archive.writestr(f"{number}.pdf", pdf)
+                    yield buffer.take()
         yield buffer.take()
 
     return Response(generate(), mimetype="application/zip",
