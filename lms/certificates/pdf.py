@@ -8,15 +8,16 @@ from functools import cache
 from xml.sax.saxutils import escape
 
 import reportlab
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab import rl_config
+from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+
+rl_config.useA85 = 0  # binary streams: smaller files, and no pure-Python ASCII85 pass per PDF
 
 BRAND = colors.HexColor("#0a4250")
 ACCENT = colors.HexColor("#b8520f")
@@ -39,9 +40,36 @@ def _fit(text: str, font: str, size: float, width: float, minimum: float = 14) -
     return size
 
 
+def _draw_qr(pdf: canvas.Canvas, text: str, *, x: float, y: float, side: float) -> None:
+    """A QR code as one vector path. The mask pattern is fixed rather than searched for:
+    any of the eight is a valid code, and the search costs ten times the encoding."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.version = code.calculate_version()
+    code.makeImpl(False, 2)
+    count = code.getModuleCount()
+    quiet = 2
+    cell = side / (count + 2 * quiet)
+    pdf.setFillColor(colors.white)
+    pdf.rect(x, y, side, side, stroke=0, fill=1)
+    path = pdf.beginPath()
+    for row in range(count):
+        col = 0
+        while col < count:  # one rectangle per run of dark modules
+            if not code.isDark(row, col):
+                col += 1
+                continue
+            start = col
+            while col < count and code.isDark(row, col):
+                col += 1
+            path.rect(x + (start + quiet) * cell, y + side - (row + quiet + 1) * cell, (col - start) * cell, cell)
+    pdf.setFillColor(colors.black)
+    pdf.drawPath(path, stroke=0, fill=1)
+
+
 def certificate_pdf(*, holder: str, course: str, level: str, hours: str, completed: str, number: str, issuer: str,
                     verify_url: str, short_url: str, expires: str | None, status_note: str | None = None) -> bytes:
-    regular, bold, italic = _fonts()
+    regular, bold, _ = _fonts()
     buffer = io.BytesIO()
     width, height = landscape(A4)
     pdf = canvas.Canvas(buffer, pagesize=(width, height), invariant=1, pageCompression=1)
@@ -97,7 +125,7 @@ def certificate_pdf(*, holder: str, course: str, level: str, hours: str, complet
     pdf.setFont(regular, 12)
     pdf.drawCentredString(centre, height - 134 * mm, f"{level}  ·  {hours} CPD hours  ·  completed {completed}")
     if expires:
-        pdf.setFont(italic, 11)
+        pdf.setFont(regular, 11)
         pdf.setFillColor(SOFT)
         pdf.drawCentredString(centre, height - 142 * mm, f"Valid until {expires}; renew within the 90 days before.")
 
@@ -117,12 +145,7 @@ def certificate_pdf(*, holder: str, course: str, level: str, hours: str, complet
     pdf.setFont(regular, 9)
     pdf.drawCentredString(centre, 24 * mm, f"Issued by {issuer}")
 
-    qr = QrCodeWidget(verify_url, barLevel="M")
-    x0, y0, x1, y1 = qr.getBounds()
-    side = 30 * mm
-    drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
-    drawing.add(qr)
-    renderPDF.draw(drawing, pdf, width - 24 * mm - side, 18 * mm)
+    _draw_qr(pdf, verify_url, x=width - 24 * mm - 30 * mm, y=18 * mm, side=30 * mm)
 
     if status_note:
         pdf.saveState()

@@ -286,3 +286,26 @@ def record_reminder(certificate: Certificate, kind: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+@dataclass
+class CertificateStanding:
+    certificate: Certificate
+    renewal_open: bool
+    expires_soon: bool
+
+
+def standing_for(user: User) -> dict[int, CertificateStanding]:
+    """The learner's current certificate per course (by course id), with what is due (one query)."""
+    now = utcnow()
+    rows = db.session.scalars(select(Certificate).where(
+        Certificate.user_id == user.id, Certificate.revoked_at.is_(None), Certificate.superseded_by_id.is_(None))
+        .order_by(Certificate.valid_from)).all()
+    result: dict[int, CertificateStanding] = {}
+    for certificate in rows:  # the newest per course wins
+        opens = renewal_window_opens(certificate)
+        result[certificate.course_id] = CertificateStanding(
+            certificate, renewal_open=bool(opens and opens <= now),
+            expires_soon=bool(certificate.expires_at and certificate.expires_at <= now + timedelta(
+                days=EXPIRY_NOTICE_DAYS)))
+    return result

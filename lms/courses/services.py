@@ -255,7 +255,8 @@ class DashboardItem:
     enrolment: Enrolment
     course: Course
     next_lesson: Lesson | None
-    complete: bool
+    complete: bool          # the course is complete (lessons, quizzes and any assignment)
+    lessons_done: bool
 
 
 def dashboard(user: User) -> list[DashboardItem]:
@@ -269,8 +270,9 @@ def dashboard(user: User) -> list[DashboardItem]:
     items = []
     for enrolment in enrolments:
         course = enrolment.course
-        complete = course.lesson_count > 0 and all(l.id in completed for l in ordered_lessons(course))
-        items.append(DashboardItem(enrolment, course, resume_lesson(course, enrolment, completed), complete))
+        lessons_done = course.lesson_count > 0 and all(l.id in completed for l in ordered_lessons(course))
+        items.append(DashboardItem(enrolment, course, resume_lesson(course, enrolment, completed),
+                                   enrolment.completed_at is not None, lessons_done))
     return items
 
 

@@ -166,8 +166,11 @@ def media(slug: str, name: str):
 @bp.get("/learning/")
 @login_required
 def dashboard():
+    from lms.certificates.services import standing_for  # certificates builds on courses
     items = services.dashboard(current_user)
     in_progress = [item for item in items if not item.complete]
     finished = [item for item in items if item.complete]
+    standing = standing_for(current_user)
+    due = [s for s in standing.values() if s.renewal_open]
     return render_template("courses/dashboard.html", in_progress=in_progress, finished=finished,
-                           per_page=current_app.config["PER_PAGE"])
+                           standing=standing, due=due)

@@ -31,7 +31,7 @@ def certified(db):
     return learner, db.session.scalar(select(Certificate)), course
 
 
-def test_certificate_pdf_has_name_code_and_is_the_same_each_time(client, certified):
+def test_certificate_pdf_has_name_code_and_is_the_same_each_time(app, client, certified):
     learner, certificate, _ = certified
     login(client, learner)
     first = client.get(f"/certificates/{certificate.code}.pdf")
@@ -42,7 +42,7 @@ def test_certificate_pdf_has_name_code_and_is_the_same_each_time(client, certifi
     assert page.mediabox.width > page.mediabox.height  # landscape
     text = page.extract_text()
     assert "Gwen Williams" in text and certificate.number in text and "Facilitating cohesion workshops" in text
-    assert f"localhost/verify/{certificate.code}" in text
+    assert app.config["BASE_URL"].split("://")[1] + f"/verify/{certificate.code}" in text
     fonts = [f.get_object() for f in page["/Resources"]["/Font"].values()]
     embedded = [f for f in fonts if "BitstreamVera" in f["/BaseFont"]]
     assert embedded and all("/FontFile2" in f["/FontDescriptor"].get_object() for f in embedded)
