@@ -85,6 +85,9 @@ class Config:
     VERIFY_TOKEN_MAX_AGE = _int("VERIFY_TOKEN_MAX_AGE", 60 * 60 * 24 * 3)
 
     PER_PAGE = 25
+    SIGNING_KEYS_DIR = os.environ.get("SIGNING_KEYS_DIR") or None
+    ISSUER_EMAIL = os.environ.get("ISSUER_EMAIL") or None
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute")
 
     @classmethod
     def check(cls, app) -> None:

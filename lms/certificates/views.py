@@ -204,7 +204,7 @@ def certificate_revoke(code: str):
 # Public verification, issuer and keys -----------------------------------------------------
 
 def _verify_limit() -> str:
-    return current_app.config.get("VERIFY_RATE_LIMIT", "30 per minute")
+    return current_app.config["VERIFY_RATE_LIMIT"]
 
 
 @bp.get("/verify/<code>")
