@@ -244,3 +244,14 @@ def reminders_send_command() -> None:
         sent += 1
     db.session.commit()
     click.echo(f"Sent {sent} reminder(s).")
+
+
+@content_cli.command("export")
+@click.argument("slug")
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False),
+              help="The content folder to write into (the course goes to TARGET/courses/SLUG/).")
+def content_export_command(slug: str, target: str) -> None:
+    """Write a course (authored in the browser or loaded from files) back out as content files."""
+    from lms.courses.exporter import export_to
+    folder = export_to(_course_or_fail(slug), target)
+    click.echo(f"Wrote {folder}.")

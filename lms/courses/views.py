@@ -174,3 +174,15 @@ def dashboard():
     due = [s for s in standing.values() if s.renewal_open]
     return render_template("courses/dashboard.html", in_progress=in_progress, finished=finished,
                            standing=standing, due=due)
+
+
+@bp.get("/teach/<slug>/export.zip")
+@login_required
+def export_zip(slug: str):
+    """The course as content files (the format ``lms content load`` reads), for its team."""
+    from lms.assessment.services import teaches
+    from lms.courses.exporter import export_zip as build
+    course = services.get_course(slug)
+    require(course is not None and teaches(current_user, course))
+    return Response(build(course), mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{course.slug}-content.zip"'})
