@@ -6,3 +6,5 @@ from lms.assessment.models import (Assignment, MarkRecord, Question, QuestionCat
                                    QuizAttempt, QuizSlot, Response, Submission)
 from lms.certificates.models import (Certificate, CertificateReminder, CpdEntry, CpdTarget,  # noqa: F401
                                      ModuleCompletion)
+from lms.courses.models import CourseDraft  # noqa: F401,E402
+from lms.audit import AuditEvent  # noqa: F401,E402

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from lms.accounts.models import User
 from lms.assessment.models import Assignment, MarkRecord, Submission, SubmissionStatus
 from lms.assessment.services import AssessmentError
+from lms.audit import record as audit
 from lms.courses.models import Enrolment, Module
 from lms.courses.rendering import render_markdown, word_count
 from lms.database import utcnow
@@ -86,9 +87,12 @@ def _record(submission: Submission, marker: User, kind: str, selections: list[in
     version = (submission.marks[-1].version if submission.marks else 0) + 1
     record = MarkRecord(version=version, kind=kind, marker_id=marker.id, selections=selections, total=total,
                         feedback=feedback.strip(), note=note.strip(), created_at=utcnow())
+    before = {"mark": submission.mark}
     submission.marks.append(record)
     submission.mark = total
     submission.passed = total >= submission.assignment.pass_mark
+    audit(marker, f"mark.{kind}", submission, summary=note.strip() or f"{kind} mark", before=before,
+          after={"mark": total})
     db.session.flush()
     return record
 
@@ -131,12 +135,13 @@ def moderate(moderator: User, submission: Submission, *, agree: bool, selections
     return record
 
 
-def release(submission: Submission) -> None:
+def release(actor: User, submission: Submission) -> None:
     if not submission.marks:
         raise AssessmentError("Mark the work before releasing the mark.")
     if submission.status != SubmissionStatus.RELEASED:
         submission.status = SubmissionStatus.RELEASED.value
         submission.released_at = utcnow()
+        audit(actor, "mark.release", submission, summary=f"Mark {submission.mark} released")
     db.session.flush()
     if submission.passed:
         from lms.certificates.services import evaluate  # certificates builds on assessment

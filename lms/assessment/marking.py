@@ -133,7 +133,7 @@ def release(submission_id: int):
         flash("The form expired; try again.", "error")
         return redirect(url_for("assessment.mark", submission_id=submission.id), 303)
     try:
-        assignments.release(submission)
+        assignments.release(current_user, submission)
     except services.AssessmentError as problem:
         flash(str(problem), "error")
         return redirect(url_for("assessment.mark", submission_id=submission.id), 303)

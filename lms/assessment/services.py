@@ -270,6 +270,10 @@ def mark_response(marker: User, response: Response, fraction: Decimal, comment: 
         raise AssessmentError("The attempt is still in progress.")
     item = attempt.layout[response.position]
     points = Decimal(item["points"])
+    from lms.audit import record as audit
+    audit(marker, "mark.essay", attempt, summary=f"{item['title']}: {_q2(points * fraction)} of {points}",
+          before={"score": str(response.score) if response.score is not None else None},
+          after={"score": str(_q2(points * fraction))})
     response.fraction, response.score = fraction, _q2(points * fraction)
     response.needs_marking, response.marker_comment, response.marked_by_id = False, comment.strip(), marker.id
     db.session.flush()

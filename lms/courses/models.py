@@ -237,3 +237,14 @@ class LessonProgress(db.Model):
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "lesson_id"),)
+
+
+class CourseDraft(db.Model):
+    """The edits to a course not yet published: the whole course as content data (see lms.courses.drafts)."""
+
+    __tablename__ = "course_drafts"
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -79,3 +79,25 @@
     document.querySelectorAll("[data-deadline]").forEach(setUpTimer);
   });
 })();
+
+// Lesson editor: a live preview from the server's own renderer, a moment after typing stops.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-preview]");
+    if (!form) { return; }
+    var source = form.querySelector("textarea[name=source]");
+    var output = document.querySelector(".live-preview");
+    var timer = null;
+    function refresh() {
+      var body = new FormData();
+      body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+      body.append("source", source.value);
+      fetch(form.getAttribute("data-preview"), { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) { if (data) { output.innerHTML = data.html; } });
+    }
+    source.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 500); });
+    if (!output.innerHTML.trim()) { refresh(); }
+  });
+})();

@@ -104,7 +104,7 @@ def test_assignment_must_be_passed_and_released(db, make_user):
     assignments.mark(marker, submission, [1, 1], "Sound.")
     db.session.commit()
     assert db.session.scalar(select(Certificate)) is None  # marked but not released
-    assignments.release(submission)
+    assignments.release(marker, submission)
     db.session.commit()
     assert db.session.scalar(select(Certificate)) is not None
 
