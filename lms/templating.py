@@ -25,14 +25,15 @@ def nav_items() -> list[dict]:
         item["current"] = request.endpoint == item["endpoint"] or (
             item["endpoint"] == "courses.catalogue" and request.endpoint in COURSE_PAGES) or (
             item["endpoint"] == "admin.index" and request.blueprint == "admin") or (
-            item["endpoint"] == "assessment.teach" and (request.endpoint or "") in TEACHING_PAGES)
+            item["endpoint"] == "assessment.teach" and ((request.endpoint or "") in TEACHING_PAGES
+                                                        or (request.endpoint or "").startswith("courses.author")))
     return items
 
 
 COURSE_PAGES = {"courses.detail", "courses.lesson", "courses.leave", "assessment.quiz", "assessment.attempt",
                 "assessment.summary", "assessment.review", "assessment.assignment"}
 TEACHING_PAGES = {"assessment.queue", "assessment.mark", "assessment.mark_essay", "assessment.statistics",
-                  "assessment.bank", "assessment.import_questions"}
+                  "assessment.bank", "assessment.import_questions", "courses.report"}
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 

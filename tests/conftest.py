@@ -72,7 +72,10 @@ class IsolatedClient(FlaskClient):
             _db.session.commit()  # the request sees what the test wrote, and waits on no lock of ours
         token = _cv_app.set(None)
         try:
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+            response.get_data()  # a streamed body runs now, inside the request's own context
+            response.close()
+            return response
         finally:
             _cv_app.reset(token)
             if outer is not None:

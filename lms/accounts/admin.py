@@ -274,3 +274,27 @@ def course_team_remove(slug: str, user_id: int):
                            message=f"{user.name} will no longer mark or see reports for {course.title}. "
                                    "Marks they gave are kept.",
                            action_label="Remove from team", cancel_url=url_for("admin.course_team", slug=course.slug))
+
+
+# Audit log -------------------------------------------------------------------
+
+@bp.get("/audit")
+def audit_log():
+    from lms.audit import AuditEvent
+    action = request.args.get("action", "").strip()[:60]
+    actor = request.args.get("actor", "").strip()[:200]
+    object_type = request.args.get("type", "").strip()[:40]
+    stmt = select(AuditEvent).options(selectinload(AuditEvent.actor)).order_by(AuditEvent.created_at.desc(),
+                                                                               AuditEvent.id.desc())
+    if action:
+        stmt = stmt.where(AuditEvent.action.like(f"{action}%"))
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if actor:
+        stmt = stmt.join(User, User.id == AuditEvent.actor_id).where(
+            func.lower(User.email).like(f"%{actor.lower()}%") | func.lower(User.name).like(f"%{actor.lower()}%"))
+    page = db.paginate(stmt, page=_page(), per_page=50, error_out=False)
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    types = db.session.scalars(select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)).all()
+    return render_template("accounts/admin/audit.html", page=page, action=action, actor=actor,
+                           object_type=object_type, actions=actions, types=types)

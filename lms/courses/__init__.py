@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("courses", __name__, template_folder="templates")
 
-from lms.courses import authoring, views  # noqa: E402,F401
+from lms.courses import authoring, report_views, views  # noqa: E402,F401

@@ -187,3 +187,23 @@ def test_course_team_is_managed_by_admins(client, make_user, db):
     assert client.get(remove).status_code == 200
     post_form(client, remove, {})
     assert db.session.scalar(select(CourseTrainer)) is None
+
+
+def test_audit_log_is_browsed_and_filtered_by_admins(client, make_user, db):
+    from lms.audit import record
+    admin = make_user("admin", name="Ada Admin")
+    trainer = make_user("trainer", name="Tess Trainer")
+    record(trainer, "course.publish", None, object_type="Course", summary="Published version 2")
+    record(trainer, "mark.remark", None, object_type="Submission", summary="Re-read", before={"mark": 55},
+           after={"mark": 62})
+    db.session.commit()
+    login(client, admin)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "course.publish" in html and "Re-read" in html and "Tess Trainer" in html
+    marks = client.get("/admin/audit?action=mark").get_data(as_text=True)
+    assert "Re-read" in marks and "Published version 2" not in marks
+    nobody = client.get("/admin/audit?actor=zzz").get_data(as_text=True)
+    assert "No events match" in nobody
+    learner_client = client.application.test_client()
+    login(learner_client, make_user("learner"))
+    assert learner_client.get("/admin/audit").status_code == 403
