@@ -54,7 +54,7 @@ def author_new():
         if db.session.scalar(select(Course.id).where(Course.slug == form.slug.data)):
             form.slug.errors.append("A course already uses that web address; choose another.")
         else:
-            course = Course(slug=form.slug.data, title=form.title.data, summary=form.summary.data,
+            course = Course(slug=form.slug.data, title=form.title.data, summary=form.summary.data, version=0,
                             status=CourseStatus.DRAFT.value, level=form.level.data, outcomes=[], reading=[])
             db.session.add(course)
             db.session.flush()
