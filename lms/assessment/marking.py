@@ -180,6 +180,32 @@ def statistics(slug: str, quiz_id: int):
     return render_template("assessment/statistics.html", course=course, quiz=quiz, stats=stats)
 
 
+@bp.get("/teach/<slug>/quizzes/<int:quiz_id>/statistics.csv")
+@login_required
+def statistics_csv(slug: str, quiz_id: int):
+    from lms.courses.report_views import _csv_response
+    course = _taught_course(slug)
+    quiz = db.session.get(Quiz, quiz_id)
+    require(quiz is not None and quiz.module.course_id == course.id)
+    stats = services.quiz_statistics(quiz)
+    db.session.commit()
+    return _csv_response(f"{course.slug}-quiz-{quiz.id}.csv", ["question", "attempts", "facility", "discrimination"],
+                         [[q.title, q.attempts, q.facility, q.discrimination] for q in stats.questions])
+
+
+@bp.get("/teach/<slug>/marking.csv")
+@login_required
+def queue_csv(slug: str):
+    from lms.courses.report_views import _csv_response
+    course = _taught_course(slug)
+    rows = db.session.scalars(assignments.marking_queue([course.id], request.args.get("status", ""))).all()
+    return _csv_response(f"{course.slug}-marking.csv",
+                         ["learner", "email", "assignment", "submitted", "late", "status", "mark", "moderated"],
+                         [[s.user.name, s.user.email, s.assignment.title, f"{s.submitted_at:%Y-%m-%d %H:%M}",
+                           "yes" if s.late else "no", s.status, s.mark if s.mark is not None else "",
+                           "yes" if s.moderated else "no"] for s in rows])
+
+
 @bp.get("/teach/<slug>/questions")
 @login_required
 def bank(slug: str):

@@ -83,11 +83,14 @@ def _apply_details(cf: CourseFile, form) -> None:
 @login_required
 def author(slug: str):
     course = _authored(slug)
-    cf = drafts.current_draft(course)
+    return _author_page(course, drafts.current_draft(course), image_form=forms.ImageForm())
+
+
+def _author_page(course: Course, cf: CourseFile, *, image_form):
     from lms.courses.exporter import course_to_file
     pending = drafts.changes(course_to_file(course), cf) if drafts.has_draft(course) else None
     return render_template("courses/author/course.html", course=course, cf=cf, pending=pending,
-                           problems=drafts.draft_problems(cf), form=ConfirmForm(), image_form=forms.ImageForm())
+                           problems=drafts.draft_problems(cf), form=ConfirmForm(), image_form=image_form)
 
 
 @bp.route("/author/<slug>/details", methods=["GET", "POST"])
@@ -309,14 +312,13 @@ def author_image(slug: str):
         try:
             name = drafts.add_image(cf, form.file.data.filename or "image", data)
         except drafts.DraftError as error:
-            flash(str(error), "error")
+            form.file.errors.append(str(error))
+        else:
+            drafts.save_draft(course, cf, current_user, what=f"image {name} uploaded")
+            db.session.commit()
+            flash(f"Uploaded. Use it in a lesson as ![what it shows]({name}).", "success")
             return redirect(url_for("courses.author", slug=course.slug) + "#images", 303)
-        drafts.save_draft(course, cf, current_user, what=f"image {name} uploaded")
-        db.session.commit()
-        flash(f"Uploaded. Use it in a lesson as ![what it shows]({name}).", "success")
-    else:
-        flash(" ".join(form.file.errors) or "Choose an image to upload.", "error")
-    return redirect(url_for("courses.author", slug=course.slug) + "#images", 303)
+    return _author_page(course, cf, image_form=form), 422
 
 
 @bp.get("/author/<slug>/images/<name>")

@@ -69,3 +69,23 @@ def report_certificates_csv(slug: str):
     stmt = reports.certificates_query(course, expiring=request.args.get("expiring") == "1")
     return Response(stream_with_context(reports.certificates_csv(stmt)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{course.slug}-certificates.csv"'})
+
+
+def _csv_response(filename: str, header: list[str], rows) -> Response:
+    import csv
+    import io
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/teach/<slug>/reports/modules.csv")
+@login_required
+def report_modules_csv(slug: str):
+    course = _taught(slug)
+    learners, bars = reports.completion_by_module(course)
+    return _csv_response(f"{course.slug}-modules.csv", ["module", "completed", "learners", "percent"],
+                         [[b.title, b.completed, learners, b.percent] for b in bars])

@@ -150,3 +150,15 @@ def test_essay_in_a_quiz_is_marked_by_a_person(app, db):
     db.session.rollback()
     attempt = db.session.get(type(attempt), attempt.id)
     assert not attempt.needs_marking and attempt.score == Decimal("1.00") and attempt.percent == Decimal("50.00")
+
+
+def test_statistics_as_csv(app, db):
+    course = make_course(quiz=QUIZ_GIFT)
+    quiz = db.session.scalar(select(Quiz))
+    learner = make_user()
+    enrol(learner, course)
+    services.submit_attempt(services.start_attempt(learner, quiz))
+    db.session.commit()
+    client = trainer_client(app, course)
+    text = client.get(f"/teach/{course.slug}/quizzes/{quiz.id}/statistics.csv").get_data(as_text=True)
+    assert text.splitlines()[0] == "question,attempts,facility,discrimination" and len(text.splitlines()) == 4

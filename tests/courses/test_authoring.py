@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -196,12 +197,16 @@ def test_image_upload_checks_type_and_size(trainer_client, db):
     image = client.get("/author/new-course/images/town-map.png")
     assert image.status_code == 200 and image.mimetype == "image/png" and image.data == PNG
     fake = post_form(client, "/author/new-course/images", {"file": (io.BytesIO(b"<svg onload=x>"), "x.png")},
-                     page=page, content_type="multipart/form-data", follow_redirects=True)
-    assert "Upload a PNG, JPEG, GIF or WebP image" in fake.get_data(as_text=True)
+                     page=page, content_type="multipart/form-data")
+    assert fake.status_code == 422
+    assert re.search(r'class="field-error" id="file-error">.*Upload a PNG, JPEG, GIF or WebP image',
+                     fake.get_data(as_text=True))
     big = post_form(client, "/author/new-course/images",
                     {"file": (io.BytesIO(PNG + bytes(2 * 1024 * 1024)), "big.png")}, page=page,
-                    content_type="multipart/form-data", follow_redirects=True)
-    assert "larger than 2 MiB" in big.get_data(as_text=True)
+                    content_type="multipart/form-data")
+    assert big.status_code == 422 and "larger than 2 MiB" in big.get_data(as_text=True)
+    missing = post_form(client, "/author/new-course/images", {}, page=page, content_type="multipart/form-data")
+    assert missing.status_code == 422 and "Choose an image to upload" in missing.get_data(as_text=True)
 
 
 def test_archive_stops_new_enrolments_and_keeps_learners(trainer_client, db):

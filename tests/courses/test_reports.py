@@ -69,3 +69,12 @@ def test_reports_are_for_the_team_only(app, cohort):
     login(other, make_user("trainer"))
     for path in ("/reports", "/reports/progress.csv", "/reports/certificates.csv"):
         assert other.get(f"/teach/{course.slug}{path}").status_code == 404
+
+
+def test_every_table_downloads_as_csv(cohort, db):
+    course, client = cohort
+    modules = list(csv.reader(io.StringIO(client.get(f"/teach/{course.slug}/reports/modules.csv")
+                                          .get_data(as_text=True))))
+    assert modules[0] == ["module", "completed", "learners", "percent"] and modules[1][1:] == ["36", "60", "60"]
+    marking = client.get(f"/teach/{course.slug}/marking.csv")
+    assert marking.status_code == 200 and marking.get_data(as_text=True).startswith("learner,email,assignment")
