@@ -37,7 +37,7 @@ def import_gift(course: Course, text: str, *, default_category: str = "Imported"
 def to_gift_question(question: Question) -> GiftQuestion | None:
     qtype = qtypes.question_type(question.kind)
     if not qtype.gift_kinds:
-        return None  # GIFT has no ordering questions
+        return None
     return GiftQuestion(kind=qtype.gift_kinds[0], title=question.title, text=question.text,
                         category=question.category.name, general_feedback=question.general_feedback,
                         text_format=question.text_format, **qtype.to_gift(question.data))
@@ -48,8 +48,6 @@ def export_gift(course: Course) -> str:
                               .options(joinedload(Question.category))
                               .order_by(QuestionCategory.name, Question.id)).all()
     exported = [q for q in (to_gift_question(row) for row in rows) if q is not None]
-    skipped = [row.title for row in rows if qtypes.question_type(row.kind).gift_kinds == ()]
-    header = f"// Questions of {course.title}, exported from Cohesion LMS\n"
-    if skipped:
-        header += "".join(f"// Not exported (GIFT has no ordering questions): {title}\n" for title in skipped)
+    header = (f"// Questions of {course.title}, exported from Cohesion LMS.\n"
+              "// Ordering questions ({>first >second >third}) are our extension: Moodle skips them.\n")
     return header + "\n" + to_gift(exported)

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-KINDS = ("single", "multiple", "truefalse", "short", "numeric", "matching", "essay")
+KINDS = ("single", "multiple", "truefalse", "short", "numeric", "matching", "ordering", "essay")
 TEXT_FORMATS = ("moodle", "markdown", "html", "plain")
 BLANK = "_____"
 
@@ -74,6 +74,7 @@ class GiftQuestion:
     answers: list[GiftAnswer] = field(default_factory=list)
     numeric: list[NumericAnswer] = field(default_factory=list)
     pairs: list[MatchPair] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)  # ordering (our extension), in the right order
     truth: bool | None = None
     true_feedback: str = ""
     false_feedback: str = ""
@@ -245,6 +246,8 @@ def _detect_kind(block: _Src) -> str:
     """Tell the kind of question from its answer block, in Moodle's order."""
     if not block.text:
         return "essay"
+    if block.text.lstrip().startswith(">"):
+        return "ordering"
     if block.find("#") == 0:
         return "numeric"
     if block.find("~") != -1:
@@ -416,6 +419,28 @@ class _Matching(_Kind):
         return "", [f"={_escape(pair.left)} -> {_escape(pair.right)}" for pair in question.pairs]
 
 
+class _Ordering(_Kind):
+    """``{>first >second >third}``: items in their right order. An extension of ours; Moodle's
+    GIFT has no ordering questions. An item cannot contain '>'."""
+
+    def parse(self, question, block, errors):
+        for _, body in _answer_parts(block, ">", errors):
+            text = body.text.strip()
+            if not text:
+                errors.append((body.line, "empty item in an ordering question"))
+            elif body.find("#") != -1:
+                errors.append((body.line, "ordering items take no feedback (write \\# for a literal #)"))
+            else:
+                question.items.append(text)
+        if not errors and len(question.items) < 3:
+            errors.append((question.line, "an ordering question needs at least three items"))
+
+    def write(self, question):
+        if any(">" in item for item in question.items):
+            raise ValueError("an ordering item cannot contain '>'")
+        return "", [f">{_escape(item)}" for item in question.items]
+
+
 class _Numeric(_Kind):
     """``#value``, ``#value:tolerance``, ``#low..high``, or several ``=`` answers after ``#``."""
 
@@ -471,7 +496,7 @@ class _Numeric(_Kind):
 
 _KINDS: dict[str, _Kind] = {"essay": _Kind(), "truefalse": _TrueFalse(), "single": _Choice(),
                             "multiple": _Choice(), "short": _Short(), "matching": _Matching(),
-                            "numeric": _Numeric()}
+                            "numeric": _Numeric(), "ordering": _Ordering()}
 
 
 # Writing ------------------------------------------------------------------------------------

@@ -365,10 +365,18 @@ class Matching(QuestionType):
 
 
 class Ordering(QuestionType):
-    """Put items in order; credit for each item in its right place. (GIFT cannot express it.)"""
+    """Put items in order; credit for each item in its right place. In files, ``{>first >second >third}``
+    (our extension of GIFT: Moodle has no ordering questions)."""
 
     kind = "ordering"
     label = "Ordering"
+    gift_kinds = ("ordering",)
+
+    def from_gift(self, question):
+        return {"items": [{"id": f"i{n}", "text": text} for n, text in enumerate(question.items, start=1)]}
+
+    def to_gift(self, data):
+        return {"items": [item["text"] for item in data["items"]]}
 
     def validate(self, data):
         items = data.get("items") or []

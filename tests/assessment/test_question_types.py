@@ -201,6 +201,7 @@ GIFT_SAMPLES = {
     "numeric": "::N::Credits for a PGCert? {#=60:0#Yes =%50%50:10#Near}",
     "matching": "::Ma::Match awards to credits. {=PGCert -> 60 =PGDip -> 120 =Master's -> 180}",
     "essay": "::E::Describe one partnership. {}",
+    "ordering": "::O::Put the stages in order. {>Questionnaire >Visioning event >Priorities >Action plan}",
 }
 
 

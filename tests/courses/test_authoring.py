@@ -224,3 +224,28 @@ def test_archive_stops_new_enrolments_and_keeps_learners(trainer_client, db):
         services.enrol(make_user(), course)
     assert services.enrolment_for(learner, course).is_active
     assert "course.archive" in {e.action for e in db.session.scalars(select(AuditEvent))}
+
+
+def test_every_question_type_is_edited_in_the_browser(trainer_client, db):
+    trainer, client = trainer_client
+    build_course(client)
+    gift_text = "\n\n".join([
+        "::S::Pick one {=right#Yes ~wrong#No}",
+        "::M::Pick two {~%50%a#Yes ~%50%b#Yes ~%-100%c#No}",
+        "::T::True? {T#Wrong#Right}",
+        "::SA::Name it {=Cantle =Ted Cantle}",
+        "::N::Credits? {#60:0}",
+        "::Ma::Match {=PGCert -> 60 =PGDip -> 120 =MA -> 180}",
+        "::O::Order {>Questionnaire >Visioning event >Action plan}",
+        "::E::Describe {}",
+    ])
+    form = {"title": "All kinds", "pass_mark": "50", "attempts": "0", "grading": "highest", "review": "full",
+            "questions": gift_text}
+    preview = post_form(client, "/author/new-course/modules/part-2/quiz", {**form, "action": "preview"})
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Question 8 of 8" in html and "Position…" in html and "Choose…" in html
+    post_form(client, "/author/new-course/modules/part-2/quiz", {**form, "action": "save"})
+    post_form(client, "/author/new-course/publish", {})
+    from lms.assessment.models import Question
+    kinds = {q.kind for q in db.session.scalars(select(Question))}
+    assert kinds == {"single", "multiple", "truefalse", "short", "numeric", "matching", "ordering", "essay"}
