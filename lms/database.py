@@ -63,6 +63,16 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+def assign_changed(obj, **values) -> bool:
+    """Set the attributes that differ; True when anything changed (loads stay idempotent)."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
 def note_write_intent() -> None:
     """A before_request hook: requests that change things write from their first statement."""
     from flask import request

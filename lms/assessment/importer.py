@@ -11,17 +11,10 @@ from lms.assessment.models import Assignment, Question, QuestionCategory, Quiz, 
 from lms.courses.content import ModuleFile
 from lms.courses.models import Course, Module
 from lms.courses.rendering import render_markdown
-from lms.database import utcnow
+from lms.database import assign_changed, utcnow
 from lms.extensions import db
 
 
-def _assign(obj, **values) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
 
 
 def category_for(course: Course, name: str) -> QuestionCategory:
@@ -42,7 +35,7 @@ def save_gift_question(course: Course, category: QuestionCategory, gq: GiftQuest
     if created:
         question = Question(course_id=course.id, category_id=category.id, title=gq.title, points=Decimal("1"))
         db.session.add(question)
-    changed = _assign(question, kind=qtypes.GIFT_TO_KIND[gq.kind], text=gq.text, text_format=gq.text_format,
+    changed = assign_changed(question, kind=qtypes.GIFT_TO_KIND[gq.kind], text=gq.text, text_format=gq.text_format,
                       data=qtypes.data_from_gift(gq), general_feedback=gq.general_feedback)
     if changed and not created:
         question.updated_at = utcnow()
@@ -70,7 +63,7 @@ def _load_quiz(course: Course, module: Module, mf: ModuleFile) -> bool:
         db.session.add(quiz)
         changed = True
     s = mf.quiz
-    changed |= _assign(quiz, title=s.title, pass_mark=s.pass_mark, attempts_allowed=s.attempts,
+    changed |= assign_changed(quiz, title=s.title, pass_mark=s.pass_mark, attempts_allowed=s.attempts,
                        time_limit_minutes=s.time_limit_minutes, grading=s.grading, review=s.review,
                        shuffle_questions=False)
     default_category = category_for(course, module.slug)
@@ -108,6 +101,6 @@ def _load_assignment(module: Module, mf: ModuleFile) -> bool:
         db.session.add(assignment)
     if assignment.brief != af.brief:
         assignment.brief_html = render_markdown(af.brief)
-    changed |= _assign(assignment, title=af.title, brief=af.brief, word_limit=af.word_limit,
+    changed |= assign_changed(assignment, title=af.title, brief=af.brief, word_limit=af.word_limit,
                        pass_mark=af.pass_mark, due_days=af.due_days, rubric=af.rubric)
     return changed

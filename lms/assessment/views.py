@@ -15,11 +15,17 @@ from lms.security import require
 from lms.urls import form_page
 
 
-def _module_quiz(slug: str, module_slug: str):
+def _course_module(slug: str, module_slug: str):
+    """The visible course and its live module, or 404."""
     course = courses.get_course_with_outline(slug)
     require(course is not None and courses.can_view(current_user, course))
     module = next((m for m in course.live_modules if m.slug == module_slug), None)
     require(module is not None)
+    return course, module
+
+
+def _module_quiz(slug: str, module_slug: str):
+    course, module = _course_module(slug, module_slug)
     quiz = services.quiz_for_module(module)
     require(quiz is not None)
     return course, module, quiz
@@ -172,10 +178,7 @@ def review(attempt_id: int):
 # Written assignments -----------------------------------------------------------------
 
 def _module_assignment(slug: str, module_slug: str):
-    course = courses.get_course_with_outline(slug)
-    require(course is not None and courses.can_view(current_user, course))
-    module = next((m for m in course.live_modules if m.slug == module_slug), None)
-    require(module is not None)
+    course, module = _course_module(slug, module_slug)
     assignment = assignments.assignment_for_module(module)
     require(assignment is not None)
     return course, module, assignment

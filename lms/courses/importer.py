@@ -17,7 +17,7 @@ from lms.courses import services
 from lms.courses.content import ContentError, ContentInvalid, CourseFile, ModuleFile
 from lms.courses.models import Course, CourseMedia, CourseStatus, Lesson, LessonProgress, LessonVersion, Module
 from lms.courses.rendering import render_markdown, word_count
-from lms.database import utcnow
+from lms.database import assign_changed, utcnow
 from lms.extensions import db
 
 
@@ -38,14 +38,6 @@ class LoadReport:
         return out
 
 
-def _assign(obj, **values) -> bool:
-    """Set the attributes that differ; True when anything changed."""
-    changed = False
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
 
 
 def _media_path(course_slug: str, name: str) -> str:
@@ -96,10 +88,28 @@ def _progress_counts(courses: list[Course]) -> dict[int, int]:
     return dict(rows.all())
 
 
+def _assessment_activity(module_ids: list[int]) -> dict[int, int]:
+    """Quiz attempts and assignment submissions per module: learners' records a removal must keep."""
+    from lms.assessment.models import Assignment, Quiz, QuizAttempt, Submission
+    if not module_ids:
+        return {}
+    counts: dict[int, int] = {}
+    for module_id, count in db.session.execute(
+            select(Quiz.module_id, func.count(QuizAttempt.id)).join(QuizAttempt, QuizAttempt.quiz_id == Quiz.id)
+            .where(Quiz.module_id.in_(module_ids)).group_by(Quiz.module_id)):
+        counts[module_id] = counts.get(module_id, 0) + count
+    for module_id, count in db.session.execute(
+            select(Assignment.module_id, func.count(Submission.id))
+            .join(Submission, Submission.assignment_id == Assignment.id)
+            .where(Assignment.module_id.in_(module_ids)).group_by(Assignment.module_id)):
+        counts[module_id] = counts.get(module_id, 0) + count
+    return counts
+
+
 def _load_course(course: Course, cf: CourseFile, archive: bool, progress: dict[int, int],
                  report: LoadReport, errors: list[ContentError]) -> bool:
     status = CourseStatus.PUBLISHED.value if cf.status == "published" else CourseStatus.DRAFT.value
-    changed = _assign(course, title=cf.title, summary=cf.summary, level=cf.level, credits=cf.credits,
+    changed = assign_changed(course, title=cf.title, summary=cf.summary, level=cf.level, credits=cf.credits,
                       price=cf.price, currency=cf.currency, status=status, validity_months=cf.validity_months,
                       outcomes=cf.outcomes, reading=cf.reading)
     if status == CourseStatus.PUBLISHED and course.published_at is None:
@@ -113,14 +123,15 @@ def _load_course(course: Course, cf: CourseFile, archive: bool, progress: dict[i
             module = Module(slug=mf.slug)
             course.modules.append(module)
             changed = True
-        changed |= _assign(module, title=mf.title, summary=mf.summary, position=position,
+        changed |= assign_changed(module, title=mf.title, summary=mf.summary, position=position,
                            cpd_hours=Decimal(mf.cpd_hours), archived=False)
         changed |= _load_lessons(course, module, mf, archive, progress, report, errors)
         changed |= load_module_assessment(course, module, mf)
+    activity = _assessment_activity([m.id for m in modules.values() if not m.archived])
     for module in modules.values():
         if module.archived:
             continue
-        learners = sum(progress.get(lesson.id, 0) for lesson in module.lessons)
+        learners = sum(progress.get(lesson.id, 0) for lesson in module.lessons) + activity.get(module.id, 0)
         label = f"{course.slug}/{module.slug}"
         if not learners:
             course.modules.remove(module)
@@ -147,7 +158,7 @@ def _load_media(course: Course, cf: CourseFile) -> bool:
                                             sha256=image.sha256))
             changed = True
         elif row.sha256 != image.sha256:
-            _assign(row, content_type=image.content_type, data=image.data, sha256=image.sha256)
+            assign_changed(row, content_type=image.content_type, data=image.data, sha256=image.sha256)
             changed = True
     for row in media.values():
         course.media.remove(row)
@@ -165,7 +176,7 @@ def _load_lessons(course: Course, module: Module, mf: ModuleFile, archive: bool,
             lesson = Lesson(slug=lf.slug)
             module.lessons.append(lesson)
             changed = True
-        changed |= _assign(lesson, title=lf.title, position=position, minutes=lf.minutes, archived=False)
+        changed |= assign_changed(lesson, title=lf.title, position=position, minutes=lf.minutes, archived=False)
         current = lesson.current_version
         if current is None or current.content_hash != lf.content_hash:
             number = max((v.number for v in lesson.versions), default=0) + 1

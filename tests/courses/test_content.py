@@ -310,3 +310,23 @@ def test_read_tree_reports_every_error_at_once(tmp_path):
     messages = [str(e) for e in raised.value.errors]
     assert len(messages) == 2
     assert any("intro.md:1: a lesson starts with front matter" in m for m in messages)
+
+
+def test_removing_a_module_with_quiz_attempts_is_refused(runner, db, tmp_path, make_user):
+    from lms.assessment import services as quizzes
+    from lms.assessment.models import Quiz
+    course_dir = write_course(tmp_path)
+    second = course_dir / "second-module"
+    with open(second / "module.yaml", "a") as handle:
+        handle.write("quiz:\n  title: Check\n  pass_mark: 50\n  attempts: 0\n")
+    (second / "quiz.gift").write_text("::Q::Pick {=a#Yes ~b#No}\n")
+    assert load(runner, tmp_path).exit_code == 0
+    learner = make_user()
+    enrol(learner, db.session.scalar(select(Course)))
+    quizzes.start_attempt(learner, db.session.scalar(select(Quiz)))
+    db.session.commit()
+    course_yaml = course_dir / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text().replace("  - second-module\n", ""))
+    shutil.rmtree(second)
+    refused = load(runner, tmp_path)
+    assert refused.exit_code == 1 and "module 'second-module' was removed, but learners have progress" in refused.output
