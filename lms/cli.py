@@ -90,10 +90,17 @@ lms_cli.add_command(content_cli)
               help="Hide removed modules and lessons that learners have progress in, instead of refusing.")
 def content_load_command(path: str, archive: bool) -> None:
     """Check the whole tree under PATH, then write it in one transaction (or nothing at all)."""
-    from lms.courses.content import ContentInvalid, read_tree
+    from sqlalchemy import select
+
+    from lms.accreditation.services import load_pathways
+    from lms.courses.content import ContentInvalid, read_content
     from lms.courses.importer import load_courses
+    from lms.courses.models import Course
+    known = dict(db.session.execute(select(Course.slug, Course.level)).all())
     try:
-        report = load_courses(read_tree(path), archive=archive)
+        courses, pathways = read_content(path, known)
+        report = load_courses(courses, archive=archive)
+        pathway_lines = load_pathways(pathways)
     except ContentInvalid as invalid:
         db.session.rollback()
         for error in invalid.errors:
@@ -101,7 +108,7 @@ def content_load_command(path: str, archive: bool) -> None:
         click.echo(f"{len(invalid.errors)} error(s); nothing was written.", err=True)
         raise SystemExit(1) from None
     db.session.commit()
-    for line in report.lines():
+    for line in report.lines() + pathway_lines:
         click.echo(line)
 
 

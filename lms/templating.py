@@ -16,8 +16,11 @@ def nav_items() -> list[dict]:
     if current_user.is_authenticated:
         items.append({"label": "My learning", "endpoint": "courses.dashboard"})
         items.append({"label": "CPD", "endpoint": "certificates.cpd_record"})
+    items.append({"label": "Pathways", "endpoint": "accreditation.pathways"})
     if current_user.is_authenticated and current_user.has_any_role(Role.TRAINER, Role.ADMIN):
         items.append({"label": "Teaching", "endpoint": "assessment.teach"})
+    if current_user.is_authenticated and current_user.has_role(Role.PARTNER):
+        items.append({"label": "Partner portal", "endpoint": "accreditation.portal"})
     if current_user.is_authenticated and current_user.has_role(Role.ADMIN):
         items.append({"label": "Admin", "endpoint": "admin.index"})
     for item in items:

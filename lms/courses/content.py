@@ -263,18 +263,41 @@ def _rel(path: Path, root: Path) -> str:
 
 def read_tree(root: Path | str) -> list[CourseFile]:
     """Read and check every course under ``root/courses``. Raises ContentInvalid with every error found."""
+    errors: list[ContentError] = []
+    courses = _read_courses(Path(root), errors)
+    if errors:
+        raise ContentInvalid(errors)
+    return courses
+
+
+def read_content(root: Path | str, known_courses: dict[str, str] | None = None):
+    """Courses and pathways under ``root``, every error of both reported at once.
+
+    ``known_courses`` maps the slugs of courses already in the database to their level, so a
+    pathway may name a course that is not in this tree.
+    """
+    from lms.accreditation.content import read_pathways
     root = Path(root)
     errors: list[ContentError] = []
+    courses = _read_courses(root, errors)
+    levels = dict(known_courses or {})
+    levels.update({c.slug: c.level for c in courses})
+    pathways = read_pathways(root, levels, errors)
+    if errors:
+        raise ContentInvalid(errors)
+    return courses, pathways
+
+
+def _read_courses(root: Path, errors: list[ContentError]) -> list[CourseFile]:
     courses_dir = root / "courses"
     if not courses_dir.is_dir():
-        raise ContentInvalid([ContentError(str(courses_dir), 0, "no courses/ folder here")])
+        errors.append(ContentError(str(courses_dir), 0, "no courses/ folder here"))
+        return []
     courses = []
     for course_dir in sorted(p for p in courses_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         course = read_course(course_dir, root, errors)
         if course is not None:
             courses.append(course)
-    if errors:
-        raise ContentInvalid(errors)
     return courses
 
 

@@ -1,0 +1,91 @@
+"""University-accreditation pathways, registrations, and credit records with their history."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.database import UTCDateTime, utcnow
+from lms.extensions import db
+
+# QAA Frameworks for Higher Education Qualifications: minimum credits, and minimum at the award's level.
+AWARD_RULES = {"PGCert": (60, 40), "PGDip": (120, 90), "MA": (180, 150), "MSc": (180, 150)}
+
+
+class RegistrationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Pathway(db.Model):
+    __tablename__ = "pathways"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    award: Mapped[str] = mapped_column(String(20))
+    university_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
+    framework: Mapped[str] = mapped_column(String(20), default="CATS")
+    level: Mapped[int] = mapped_column(Integer, default=7)
+    credits_required: Mapped[int] = mapped_column(Integer)
+    entry_requirements: Mapped[str] = mapped_column(Text, default="")
+    consent_text: Mapped[str] = mapped_column(Text)
+    registration_opens: Mapped[date | None] = mapped_column(Date)
+    registration_closes: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="published")
+
+    university: Mapped["Organisation"] = relationship()  # noqa: F821
+    modules: Mapped[list[PathwayModule]] = relationship(back_populates="pathway", order_by="PathwayModule.position",
+                                                        cascade="all, delete-orphan")
+
+    __table_args__ = (CheckConstraint("credits_required > 0", name="credits_positive"),)
+
+
+class PathwayModule(db.Model):
+    __tablename__ = "pathway_modules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(ForeignKey("pathways.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    credits: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    pathway: Mapped[Pathway] = relationship(back_populates="modules")
+    course: Mapped["Course"] = relationship()  # noqa: F821
+
+    __table_args__ = (UniqueConstraint("pathway_id", "course_id"), UniqueConstraint("pathway_id", "code"),
+                      CheckConstraint("credits > 0", name="credits_positive"))
+
+
+class PathwayRegistration(db.Model):
+    __tablename__ = "pathway_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)  # the learner reference universities see
+    pathway_id: Mapped[int] = mapped_column(ForeignKey("pathways.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    legal_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    prior_qualifications: Mapped[str] = mapped_column(Text)
+    consent_text: Mapped[str] = mapped_column(Text)       # exactly what the learner agreed to
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default=RegistrationStatus.PENDING.value, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    identity_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    pathway: Mapped[Pathway] = relationship()
+    user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
+
+    __table_args__ = (UniqueConstraint("pathway_id", "user_id"),
+                      CheckConstraint("status IN ('pending', 'approved', 'rejected', 'withdrawn')",
+                                      name="status_known"))
