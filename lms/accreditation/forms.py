@@ -32,3 +32,21 @@ class DecisionForm(FlaskForm):
     reason = TextAreaField("Reason (shown to the learner)", filters=[strip],
                            validators=[Optional(), Length(max=2000)],
                            description="Required when you reject.")
+
+
+class ModerateCreditForm(FlaskForm):
+    from wtforms import IntegerField as _IntegerField
+    from wtforms.validators import NumberRange as _NumberRange
+    mark = _IntegerField("Moderated mark", validators=[Optional(), _NumberRange(min=0, max=100,
+                                                                                message="A mark runs from 0 to 100.")],
+                         description="Leave as it is to confirm the mark.")
+    note = TextAreaField("Moderation note", filters=[strip], validators=[Optional(), Length(max=2000)],
+                         description="Required when you adjust the mark.")
+
+
+class DecideCreditForm(FlaskForm):
+    decision = RadioField("Award", choices=[SelectChoice("approve", "Approve the credit"),
+                                            SelectChoice("reject", "Reject")],
+                          validators=[DataRequired("Choose approve or reject.")])
+    note = TextAreaField("Note", filters=[strip], validators=[Optional(), Length(max=2000)],
+                         description="Required when you reject.")

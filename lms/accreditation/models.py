@@ -89,3 +89,42 @@ class PathwayRegistration(db.Model):
     __table_args__ = (UniqueConstraint("pathway_id", "user_id"),
                       CheckConstraint("status IN ('pending', 'approved', 'rejected', 'withdrawn')",
                                       name="status_known"))
+
+
+class CreditAward(db.Model):
+    """One version of the credit record for a learner's pathway module: requested, moderated, decided.
+
+    Rows are never edited: each change (moderation, approval, a later correction) adds a version
+    with who, when and why. The newest version is the record; an approved one is the award.
+    """
+
+    __tablename__ = "credit_awards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("pathway_registrations.id", ondelete="CASCADE"),
+                                                 index=True)
+    pathway_module_id: Mapped[int] = mapped_column(ForeignKey("pathway_modules.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(10))           # passed or failed, always explicit
+    mark: Mapped[int] = mapped_column(Integer)
+    credits: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    identity_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    moderation: Mapped[str] = mapped_column(String(20), default="pending")   # pending, confirmed, adjusted
+    status: Mapped[str] = mapped_column(String(20), default="requested")     # requested, approved, rejected
+    note: Mapped[str] = mapped_column(Text, default="")                      # why this version exists
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    registration: Mapped[PathwayRegistration] = relationship()
+    pathway_module: Mapped[PathwayModule] = relationship()
+    changed_by: Mapped["User | None"] = relationship(foreign_keys=[changed_by_id])  # noqa: F821
+
+    __table_args__ = (
+        UniqueConstraint("registration_id", "pathway_module_id", "version"),
+        CheckConstraint("result IN ('passed', 'failed')", name="result_known"),
+        CheckConstraint("moderation IN ('pending', 'confirmed', 'adjusted')", name="moderation_known"),
+        CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status_known"),
+        CheckConstraint("mark BETWEEN 0 AND 100", name="mark_range"),
+    )

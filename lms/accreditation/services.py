@@ -146,3 +146,173 @@ def decide(partner: User, registration: PathwayRegistration, *, approve: bool, r
     record(partner, f"registration.{registration.status}", registration, summary=reason.strip(),
            before={"status": before}, after={"status": registration.status})
     db.session.flush()
+
+
+# Credit -----------------------------------------------------------------------------------
+
+def _current(registration_id: int, pathway_module_id: int):
+    from lms.accreditation.models import CreditAward
+    return db.session.scalar(select(CreditAward).where(
+        CreditAward.registration_id == registration_id, CreditAward.pathway_module_id == pathway_module_id)
+        .order_by(CreditAward.version.desc()).limit(1))
+
+
+def request_credit(user: User, course: Course, *, passed: bool, mark: int, completed_at) -> list:
+    """When a registered learner finishes a pathway module, send the university a credit request.
+
+    Called when the course completes (passed) or a failing assignment mark is released (failed).
+    A request already made for the same result is not repeated.
+    """
+    from lms.accreditation.models import CreditAward
+    created = []
+    rows = db.session.execute(
+        select(PathwayRegistration, PathwayModule).join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
+        .join(PathwayModule, PathwayModule.pathway_id == Pathway.id)
+        .where(PathwayRegistration.user_id == user.id, PathwayRegistration.status == RegistrationStatus.APPROVED,
+               PathwayModule.course_id == course.id)).all()
+    for registration, module in rows:
+        current = _current(registration.id, module.id)
+        result = "passed" if passed else "failed"
+        if current is not None and current.result == result and current.mark == mark:
+            continue
+        award = CreditAward(registration_id=registration.id, pathway_module_id=module.id,
+                            version=(current.version + 1) if current else 1, result=result, mark=mark,
+                            credits=module.credits if passed else 0, level=module.level, completed_at=completed_at,
+                            identity_checked=registration.identity_checked, moderation="pending",
+                            status="requested", note="Module completed" if current is None else "New result",
+                            changed_by_id=None)
+        db.session.add(award)
+        created.append(award)
+    db.session.flush()
+    return created
+
+
+def _revise(partner: User, award, note: str, **changes):
+    """A new version of the record carrying the changes, with who and why."""
+    from lms.accreditation.models import CreditAward
+    if award.registration.pathway.university_id not in partner_university_ids(partner):
+        raise PathwayError("This record is not for your university.")
+    current = _current(award.registration_id, award.pathway_module_id)
+    if current.id != award.id:
+        raise PathwayError("This record has changed since you opened it; look again.")
+    fields = {c: getattr(current, c) for c in ("result", "mark", "credits", "level", "completed_at",
+                                              "identity_checked", "moderation", "status")}
+    fields.update(changes)
+    new = CreditAward(registration_id=current.registration_id, pathway_module_id=current.pathway_module_id,
+                      version=current.version + 1, note=note.strip(), changed_by_id=partner.id, **fields)
+    db.session.add(new)
+    record(partner, f"credit.{changes.get('status') or changes.get('moderation') or 'change'}", current,
+           summary=note.strip(), before={k: str(getattr(current, k)) for k in changes},
+           after={k: str(v) for k, v in changes.items()})
+    db.session.flush()
+    return new
+
+
+def moderate_credit(partner: User, award, *, mark: int | None, note: str):
+    """Confirm the mark, or adjust it (with a note saying why)."""
+    if award.status != "requested":
+        raise PathwayError("Only a requested credit can be moderated.")
+    if mark is None or mark == award.mark:
+        return _revise(partner, award, note or "Mark confirmed", moderation="confirmed")
+    if not 0 <= mark <= 100:
+        raise PathwayError("A mark runs from 0 to 100.")
+    if not note.strip():
+        raise PathwayError("Say why the mark is adjusted.")
+    return _revise(partner, award, note, moderation="adjusted", mark=mark)
+
+
+def decide_credit(partner: User, award, *, approve: bool, note: str):
+    if award.status != "requested":
+        raise PathwayError("This credit has already been decided.")
+    if award.moderation == "pending":
+        raise PathwayError("Moderate the mark before deciding the award.")
+    if approve and award.result != "passed":
+        raise PathwayError("Credit can only be awarded for a passed module.")
+    if not approve and not note.strip():
+        raise PathwayError("Give the reason for rejecting the award.")
+    return _revise(partner, award, note or "Award approved", status="approved" if approve else "rejected")
+
+
+def current_credit_query(user: User, *, status: str = ""):
+    """The newest version of every credit record for the partner's university."""
+    from sqlalchemy import func as f
+
+    from lms.accreditation.models import CreditAward
+    newest = (select(CreditAward.registration_id, CreditAward.pathway_module_id,
+                     f.max(CreditAward.version).label("version"))
+              .group_by(CreditAward.registration_id, CreditAward.pathway_module_id).subquery())
+    stmt = (select(CreditAward).join(newest, (CreditAward.registration_id == newest.c.registration_id)
+                                     & (CreditAward.pathway_module_id == newest.c.pathway_module_id)
+                                     & (CreditAward.version == newest.c.version))
+            .join(PathwayRegistration, PathwayRegistration.id == CreditAward.registration_id)
+            .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
+            .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
+            .order_by(CreditAward.created_at.desc(), CreditAward.id.desc()))
+    if status in {"requested", "approved", "rejected"}:
+        stmt = stmt.where(CreditAward.status == status)
+    return stmt
+
+
+CSV_COLUMNS = ["learner_reference", "legal_name", "email", "date_of_birth", "pathway", "module_code",
+               "module_title", "credits_cats", "credits_ects", "fheq_level", "mark", "result", "completion_date",
+               "moderation_status", "award_status", "record_version", "certificate_code"]
+
+
+def credit_csv(user: User):
+    """Every credit record version of the partner's university, oldest first, streamed (stable columns)."""
+    import csv
+    import io
+
+    from sqlalchemy.orm import joinedload
+
+    from lms.accreditation.models import CreditAward
+    from lms.certificates.models import Certificate
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    stmt = (select(CreditAward).join(PathwayRegistration, PathwayRegistration.id == CreditAward.registration_id)
+            .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
+            .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
+            .options(joinedload(CreditAward.registration).joinedload(PathwayRegistration.user),
+                     joinedload(CreditAward.registration).joinedload(PathwayRegistration.pathway),
+                     joinedload(CreditAward.pathway_module).joinedload(PathwayModule.course))
+            .order_by(CreditAward.id).execution_options(yield_per=1000))
+    for chunk in db.session.scalars(stmt).partitions(1000):
+        buffer.seek(0)
+        buffer.truncate()
+        users = {award.registration.user_id for award in chunk}
+        codes = {(c.user_id, c.course_id): c.code for c in db.session.scalars(select(Certificate).where(
+            Certificate.user_id.in_(users), Certificate.revoked_at.is_(None),
+            Certificate.superseded_by_id.is_(None)))}
+        for award in chunk:
+            registration, module = award.registration, award.pathway_module
+            code = codes.get((registration.user_id, module.course_id))
+            writer.writerow([registration.reference, registration.legal_name, registration.user.email,
+                             registration.date_of_birth.isoformat(), registration.pathway.title, module.code,
+                             module.course.title, award.credits, award.credits / 2, award.level, award.mark,
+                             award.result, award.completed_at.date().isoformat(), award.moderation, award.status,
+                             award.version, code or ""])
+        yield buffer.getvalue()
+
+
+def module_mark(user: User, course: Course) -> int:
+    """The mark that goes to the university: the released assignment mark (the mean if several),
+    or else the mean of the module quizzes' counting marks."""
+    from lms.assessment.models import Assignment, Submission
+    from lms.courses.models import Module
+    marks = list(db.session.scalars(select(Submission.mark).join(Assignment).join(
+        Module, Module.id == Assignment.module_id).where(Module.course_id == course.id, Submission.user_id == user.id,
+                                                        Submission.status == "released")))
+    marks = [m for m in marks if m is not None]
+    if marks:
+        return round(sum(marks) / len(marks))
+    from lms.assessment.services import attempts_of, counting_attempt
+    from lms.assessment.models import Quiz
+    percents = []
+    for quiz in db.session.scalars(select(Quiz).join(Module, Module.id == Quiz.module_id)
+                                   .where(Module.course_id == course.id)):
+        best = counting_attempt(quiz, attempts_of(user, quiz))
+        if best is not None:
+            percents.append(float(best.percent))
+    return round(sum(percents) / len(percents)) if percents else 100

@@ -84,3 +84,63 @@ def registration(registration_id: int):
             flash(f"{registration_.legal_name}: {registration_.status}.", "success")
             return redirect(url_for("accreditation.portal"))
     return form_page("accreditation/registration.html", form, registration=registration_)
+
+
+def _credit(award_id: int):
+    from lms.accreditation.models import CreditAward
+    award = db.session.get(CreditAward, award_id)
+    require(award is not None and
+            award.registration.pathway.university_id in services.partner_university_ids(current_user))
+    return award
+
+
+@bp.get("/partner/credits/")
+@roles_required(Role.PARTNER, Role.ADMIN)
+def credits():
+    status = request.args.get("status", "requested")
+    page = db.paginate(services.current_credit_query(current_user, status=status),
+                       page=request.args.get("page", 1, type=int), per_page=current_app.config["PER_PAGE"],
+                       error_out=False)
+    return render_template("accreditation/credits.html", page=page, status=status)
+
+
+@bp.route("/partner/credits/<int:award_id>", methods=["GET", "POST"])
+@roles_required(Role.PARTNER, Role.ADMIN)
+def credit(award_id: int):
+    from lms.accreditation.models import CreditAward
+    award = _credit(award_id)
+    moderate_form = forms.ModerateCreditForm(prefix="mod", mark=award.mark)
+    decide_form = forms.DecideCreditForm(prefix="dec")
+    error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "moderate" and moderate_form.validate_on_submit():
+                new = services.moderate_credit(current_user, award, mark=moderate_form.mark.data,
+                                               note=moderate_form.note.data or "")
+            elif request.form.get("action") == "decide" and decide_form.validate_on_submit():
+                new = services.decide_credit(current_user, award, approve=decide_form.decision.data == "approve",
+                                             note=decide_form.note.data or "")
+            else:
+                raise services.PathwayError("Check the form: " + "; ".join(
+                    e for f in (moderate_form, decide_form) for errs in f.errors.values() for e in errs))
+        except services.PathwayError as problem:
+            db.session.rollback()
+            error = str(problem)
+        else:
+            db.session.commit()
+            flash("Recorded.", "success")
+            return redirect(url_for("accreditation.credit", award_id=new.id))
+    history = db.session.scalars(select(CreditAward).where(
+        CreditAward.registration_id == award.registration_id,
+        CreditAward.pathway_module_id == award.pathway_module_id).order_by(CreditAward.version.desc())).all()
+    return render_template("accreditation/credit.html", award=award, history=history, error=error,
+                           moderate_form=moderate_form, decide_form=decide_form,
+                           current=history[0].id == award.id), (422 if error else 200)
+
+
+@bp.get("/partner/export.csv")
+@roles_required(Role.PARTNER, Role.ADMIN)
+def export_csv():
+    from flask import Response, stream_with_context
+    return Response(stream_with_context(services.credit_csv(current_user)), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="credit-records.csv"'})

@@ -143,9 +143,13 @@ def release(actor: User, submission: Submission) -> None:
         submission.released_at = utcnow()
         audit(actor, "mark.release", submission, summary=f"Mark {submission.mark} released")
     db.session.flush()
+    course = submission.assignment.module.course
     if submission.passed:
         from lms.certificates.services import evaluate  # certificates builds on assessment
-        evaluate(submission.user, submission.assignment.module.course)
+        evaluate(submission.user, course)
+    else:
+        from lms.accreditation.services import request_credit  # a fail is reported too, explicitly
+        request_credit(submission.user, course, passed=False, mark=submission.mark, completed_at=utcnow())
 
 
 def marking_queue(course_ids: list[int] | None, status: str = ""):

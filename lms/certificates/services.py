@@ -107,6 +107,8 @@ def evaluate(user: User, course: Course, *, now: datetime | None = None) -> Eval
             enrolment.completed_at = now
             result.course_completed = True
             result.certificate = issue_certificate(user, course, completed_at=now)
+            from lms.accreditation.services import module_mark, request_credit  # accreditation builds on this
+            request_credit(user, course, passed=True, mark=module_mark(user, course), completed_at=now)
         else:
             result.certificate = _renew_if_due(user, course, quizzes, now)
     db.session.flush()
