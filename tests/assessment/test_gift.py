@@ -642,7 +642,7 @@ def test_fuzzed_input_raises_only_gift_error_and_what_parses_round_trips():
 # Shipped quizzes -----------------------------------------------------------------------------
 
 def test_all_shipped_quizzes_are_found():
-    assert len(SHIPPED) == 25
+    assert len(SHIPPED) >= 25
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
