@@ -316,3 +316,16 @@ def module_mark(user: User, course: Course) -> int:
         if best is not None:
             percents.append(float(best.percent))
     return round(sum(percents) / len(percents)) if percents else 100
+
+
+def board_candidates(user: User) -> list[tuple[PathwayRegistration, int]]:
+    """Registrations whose approved credit has reached the pathway's total: ready for the award."""
+    totals: dict[int, int] = {}
+    registrations: dict[int, PathwayRegistration] = {}
+    for award in db.session.scalars(current_credit_query(user, status="approved")):
+        if award.result == "passed":
+            totals[award.registration_id] = totals.get(award.registration_id, 0) + award.credits
+            registrations[award.registration_id] = award.registration
+    ready = [(registrations[rid], credits) for rid, credits in totals.items()
+             if credits >= registrations[rid].pathway.credits_required]
+    return sorted(ready, key=lambda pair: pair[0].legal_name)

@@ -144,3 +144,9 @@ def export_csv():
     from flask import Response, stream_with_context
     return Response(stream_with_context(services.credit_csv(current_user)), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="credit-records.csv"'})
+
+
+@bp.get("/partner/board")
+@roles_required(Role.PARTNER, Role.ADMIN)
+def board():
+    return render_template("accreditation/board.html", candidates=services.board_candidates(current_user))

@@ -119,3 +119,22 @@ def test_rejecting_needs_a_reason_and_failed_credit_cannot_be_approved(app, db, 
     post_form(client, url, {"action": "decide", "dec-decision": "reject", "dec-note": "Module failed."})
     db.session.rollback()
     assert db.session.scalar(select(CreditAward).order_by(CreditAward.version.desc())).status == "rejected"
+
+
+def test_board_of_examiners_lists_candidates_who_reached_the_total(app, db, setting):
+    course, learner, partner, outsider = setting
+    pathway = db.session.scalar(select(Pathway))
+    pathway.credits_required = 20  # one module is enough here
+    db.session.commit()
+    finish(db, course, learner, [1, 2])
+    award = db.session.scalar(select(CreditAward))
+    client = app.test_client()
+    login(client, partner)
+    assert "No candidate has reached" in client.get("/partner/board").get_data(as_text=True)
+    moderated = post_form(client, f"/partner/credits/{award.id}", {"action": "moderate", "mod-mark": "80"})
+    post_form(client, moderated.headers["Location"], {"action": "decide", "dec-decision": "approve"})
+    html = client.get("/partner/board").get_data(as_text=True)
+    assert "Cerys Candidate" in html and "20 of 20" in html
+    stranger = app.test_client()
+    login(stranger, outsider)
+    assert "Cerys" not in stranger.get("/partner/board").get_data(as_text=True)
