@@ -101,4 +101,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(assessment.bp)
     app.register_blueprint(certificates.bp)
     app.register_blueprint(accreditation.bp)
+    from lms.accreditation.api import api_bp
+    app.register_blueprint(api_bp)
     app.register_blueprint(payments.bp)

@@ -8,4 +8,5 @@ from lms.certificates.models import (Certificate, CertificateReminder, CpdEntry,
                                      ModuleCompletion)
 from lms.courses.models import CourseDraft  # noqa: F401,E402
 from lms.audit import AuditEvent  # noqa: F401,E402
-from lms.accreditation.models import CreditAward, Pathway, PathwayModule, PathwayRegistration  # noqa: F401,E402
+from lms.accreditation.models import (ApiToken, CreditAward, Pathway, PathwayModule,  # noqa: F401,E402
+                                      PathwayRegistration)

@@ -50,3 +50,9 @@ class DecideCreditForm(FlaskForm):
                           validators=[DataRequired("Choose approve or reject.")])
     note = TextAreaField("Note", filters=[strip], validators=[Optional(), Length(max=2000)],
                          description="Required when you reject.")
+
+
+class TokenForm(FlaskForm):
+    name = StringField("What the token is for", filters=[strip],
+                       validators=[DataRequired("Name the token, for example “Student records sync”."),
+                                   Length(max=100)])

@@ -150,3 +150,40 @@ def export_csv():
 @roles_required(Role.PARTNER, Role.ADMIN)
 def board():
     return render_template("accreditation/board.html", candidates=services.board_candidates(current_user))
+
+
+@bp.route("/partner/tokens", methods=["GET", "POST"])
+@roles_required(Role.PARTNER)
+def tokens():
+    from lms.accreditation.api import create_token
+    from lms.accreditation.models import ApiToken
+    from lms.forms import ConfirmForm
+    universities = services.partner_university_ids(current_user)
+    require(bool(universities), 403)
+    form = forms.TokenForm()
+    plain = None
+    if form.validate_on_submit():
+        token, plain = create_token(universities[0], form.name.data, current_user)
+        db.session.commit()
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.organisation_id.in_(universities))
+                              .order_by(ApiToken.created_at.desc())).all()
+    return form_page("accreditation/tokens.html", form, tokens=rows, plain=plain, confirm=ConfirmForm())
+
+
+@bp.route("/partner/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@roles_required(Role.PARTNER)
+def token_revoke(token_id: int):
+    from lms.accreditation.api import revoke_token
+    from lms.accreditation.models import ApiToken
+    from lms.forms import ConfirmForm
+    token = db.session.get(ApiToken, token_id)
+    require(token is not None and token.organisation_id in services.partner_university_ids(current_user))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        revoke_token(token, current_user)
+        db.session.commit()
+        flash(f"Token {token.prefix}… is revoked: systems using it can no longer read records.", "success")
+        return redirect(url_for("accreditation.tokens"))
+    return render_template("confirm.html", form=form, title=f"Revoke token “{token.name}”?",
+                           message="Any system using it stops receiving records at once.",
+                           action_label="Revoke token", cancel_url=url_for("accreditation.tokens"))
