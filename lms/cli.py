@@ -25,7 +25,7 @@ DEMO_ACCOUNTS = [
 @click.option("--demo", is_flag=True, help="Also create one demo account per role.")
 def init_command(demo: bool) -> None:
     """Migrate the database to the latest revision (and seed the demo accounts, with the demo
-    trainer on the team of every course loaded so far)."""
+    trainer on the team of every course and the demo partner in every university loaded so far)."""
     from flask_migrate import upgrade
     upgrade()
     click.echo("Database is at the latest revision.")
@@ -53,15 +53,24 @@ def seed_demo_accounts() -> None:
 
 
 def _demo_trainer_on_every_team() -> None:
+    """The demo trainer joins every course's team, and the demo partner every university."""
     from sqlalchemy import select
 
+    from lms.accounts.models import Organisation, OrganisationKind, OrganisationMember
     from lms.courses.models import Course, CourseTrainer
     trainer = accounts.find_user_by_email("trainer@example.org")
-    if trainer is None:
-        return
-    for course in db.session.scalars(select(Course)):
-        if db.session.get(CourseTrainer, (course.id, trainer.id)) is None:
-            db.session.add(CourseTrainer(course_id=course.id, user_id=trainer.id))
+    if trainer is not None:
+        for course in db.session.scalars(select(Course)):
+            if db.session.get(CourseTrainer, (course.id, trainer.id)) is None:
+                db.session.add(CourseTrainer(course_id=course.id, user_id=trainer.id))
+    partner = accounts.find_user_by_email("partner@example.org")
+    if partner is not None:
+        member_of = set(db.session.scalars(select(OrganisationMember.organisation_id)
+                                           .where(OrganisationMember.user_id == partner.id)))
+        for university in db.session.scalars(select(Organisation).where(
+                Organisation.kind == OrganisationKind.UNIVERSITY)):
+            if university.id not in member_of:
+                db.session.add(OrganisationMember(organisation_id=university.id, user_id=partner.id))
 
 
 @lms_cli.command("create-user")

@@ -76,4 +76,11 @@ def test_demo_trainer_joins_every_course_team(fresh_database_url, monkeypatch):
         db.session.commit()
         assert app.test_cli_runner().invoke(args=["lms", "init", "--demo"]).exit_code == 0
         assert db.session.scalar(select(func.count()).select_from(CourseTrainer)) == len(read_tree("content"))
+        from lms.accounts.models import Organisation, OrganisationMember
+        db.session.add(Organisation(name="University of Testing", kind="university"))
+        db.session.commit()
+        assert app.test_cli_runner().invoke(args=["lms", "init", "--demo"]).exit_code == 0
+        partner = services.find_user_by_email("partner@example.org")
+        assert db.session.scalar(select(func.count()).select_from(OrganisationMember)
+                                 .where(OrganisationMember.user_id == partner.id)) == 1
         db.engine.dispose()
