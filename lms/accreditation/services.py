@@ -16,6 +16,7 @@ from lms.accreditation.models import Pathway, PathwayModule, PathwayRegistration
 from lms.audit import record
 from lms.courses.models import Course
 from lms.database import assign_changed, utcnow
+from lms.exports import spreadsheet_safe
 from lms.extensions import db
 
 
@@ -288,7 +289,8 @@ def credit_csv(user: User):
         for award in chunk:
             registration, module = award.registration, award.pathway_module
             code = codes.get((registration.user_id, module.course_id))
-            writer.writerow([registration.reference, registration.legal_name, registration.user.email,
+            writer.writerow([registration.reference, spreadsheet_safe(registration.legal_name),
+                             registration.user.email,
                              registration.date_of_birth.isoformat(), registration.pathway.title, module.code,
                              module.course.title, award.credits, award.credits / 2, award.level, award.mark,
                              award.result, award.completed_at.date().isoformat(), award.moderation, award.status,

@@ -18,6 +18,7 @@ from lms.assessment.models import (Assignment, Question, QuestionCategory, Quiz,
 from lms.courses import services as courses
 from lms.courses.models import Course, Module
 from lms.extensions import db
+from lms.exports import csv_response
 from lms.security import require
 from lms.urls import form_page
 
@@ -183,23 +184,21 @@ def statistics(slug: str, quiz_id: int):
 @bp.get("/teach/<slug>/quizzes/<int:quiz_id>/statistics.csv")
 @login_required
 def statistics_csv(slug: str, quiz_id: int):
-    from lms.courses.report_views import _csv_response
     course = _taught_course(slug)
     quiz = db.session.get(Quiz, quiz_id)
     require(quiz is not None and quiz.module.course_id == course.id)
     stats = services.quiz_statistics(quiz)
     db.session.commit()
-    return _csv_response(f"{course.slug}-quiz-{quiz.id}.csv", ["question", "attempts", "facility", "discrimination"],
+    return csv_response(f"{course.slug}-quiz-{quiz.id}.csv", ["question", "attempts", "facility", "discrimination"],
                          [[q.title, q.attempts, q.facility, q.discrimination] for q in stats.questions])
 
 
 @bp.get("/teach/<slug>/marking.csv")
 @login_required
 def queue_csv(slug: str):
-    from lms.courses.report_views import _csv_response
     course = _taught_course(slug)
     rows = db.session.scalars(assignments.marking_queue([course.id], request.args.get("status", ""))).all()
-    return _csv_response(f"{course.slug}-marking.csv",
+    return csv_response(f"{course.slug}-marking.csv",
                          ["learner", "email", "assignment", "submitted", "late", "status", "mark", "moderated"],
                          [[s.user.name, s.user.email, s.assignment.title, f"{s.submitted_at:%Y-%m-%d %H:%M}",
                            "yes" if s.late else "no", s.status, s.mark if s.mark is not None else "",

@@ -13,6 +13,7 @@ from lms.accounts.models import User
 from lms.certificates.models import CPD_CATEGORIES, CpdEntry, CpdTarget
 from lms.certificates.services import CertificateError
 from lms.database import utcnow
+from lms.exports import spreadsheet_safe
 from lms.extensions import db
 
 DEFAULT_TARGET = Decimal("30")
@@ -100,13 +101,8 @@ def as_csv(user: User) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for entry in db.session.scalars(entries_query(user)):
-        writer.writerow([_safe_cell(value) for value in _row(entry)])
+        writer.writerow([spreadsheet_safe(value) for value in _row(entry)])
     return buffer.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    """Stop a spreadsheet from reading learner text as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def as_pdf(user: User, issuer: str) -> bytes:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from lms.courses import bp, reports, services
 from lms.extensions import db
+from lms.exports import csv_response
 from lms.security import require
 
 PER_PAGE = 50
@@ -71,21 +72,10 @@ def report_certificates_csv(slug: str):
                     headers={"Content-Disposition": f'attachment; filename="{course.slug}-certificates.csv"'})
 
 
-def _csv_response(filename: str, header: list[str], rows) -> Response:
-    import csv
-    import io
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 @bp.get("/teach/<slug>/reports/modules.csv")
 @login_required
 def report_modules_csv(slug: str):
     course = _taught(slug)
     learners, bars = reports.completion_by_module(course)
-    return _csv_response(f"{course.slug}-modules.csv", ["module", "completed", "learners", "percent"],
+    return csv_response(f"{course.slug}-modules.csv", ["module", "completed", "learners", "percent"],
                          [[b.title, b.completed, learners, b.percent] for b in bars])

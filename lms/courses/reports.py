@@ -14,6 +14,7 @@ from lms.accounts.models import User
 from lms.certificates.models import Certificate, ModuleCompletion
 from lms.courses.models import Course, Enrolment, EnrolmentStatus, Module
 from lms.database import utcnow
+from lms.exports import spreadsheet_safe
 from lms.extensions import db
 
 STATUS_FILTERS = {"": "Everyone", "completed": "Completed", "in_progress": "In progress",
@@ -68,14 +69,10 @@ def progress_csv(stmt) -> Iterator[str]:
         buffer.truncate()
         for enrolment in chunk:
             user = enrolment.user
-            writer.writerow([_cell(user.name), user.email, status_label(enrolment), _date(enrolment.created_at),
+            writer.writerow([spreadsheet_safe(user.name), user.email, status_label(enrolment), _date(enrolment.created_at),
                              enrolment.progress_percent, enrolment.lessons_completed,
                              _date(enrolment.last_activity_at), _date(enrolment.completed_at)])
         yield buffer.getvalue()
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 @dataclass
@@ -120,6 +117,6 @@ def certificates_csv(stmt) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         for c in chunk:
-            writer.writerow([c.number, _cell(c.holder_name), _date(c.issued_at), _date(c.completed_at),
+            writer.writerow([c.number, spreadsheet_safe(c.holder_name), _date(c.issued_at), _date(c.completed_at),
                              f"{c.cpd_hours}", _date(c.expires_at), c.code])
         yield buffer.getvalue()

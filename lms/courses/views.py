@@ -1,7 +1,7 @@
 """Catalogue, course page, enrolment, the lesson player and the learner's dashboard."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 

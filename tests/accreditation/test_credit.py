@@ -138,3 +138,15 @@ def test_board_of_examiners_lists_candidates_who_reached_the_total(app, db, sett
     stranger = app.test_client()
     login(stranger, outsider)
     assert "Cerys" not in stranger.get("/partner/board").get_data(as_text=True)
+
+
+def test_csv_cells_typed_by_people_cannot_become_formulas(app, db, setting):
+    course, learner, partner, _ = setting
+    registration = db.session.scalar(select(PathwayRegistration))
+    registration.legal_name = "=HYPERLINK(\"http://x\")"
+    db.session.commit()
+    finish(db, course, learner, [1, 2])
+    client = app.test_client()
+    login(client, partner)
+    rows = list(csv.reader(io.StringIO(client.get("/partner/export.csv").get_data(as_text=True))))
+    assert rows[1][1].startswith("'=HYPERLINK")

@@ -68,7 +68,7 @@ def test_malformed_gift_upload_gets_a_clear_4xx_and_writes_nothing(app, db):
 
 
 def test_cli_import_counts_by_type_and_export_round_trips(runner, db, tmp_path):
-    course = make_course("gift-course")
+    make_course("gift-course")
     path = tmp_path / "bank.gift"
     path.write_text(UPLOAD)
     result = runner.invoke(args=["lms", "questions", "import", str(path), "--course", "gift-course"])

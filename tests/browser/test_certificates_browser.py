@@ -1,7 +1,6 @@
 """A learner completes a short course and gets a certificate anyone can check, in a real browser."""
 from __future__ import annotations
 
-import io
 import re
 
 from pypdf import PdfReader

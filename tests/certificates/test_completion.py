@@ -14,7 +14,7 @@ from lms.certificates.models import Certificate, CpdEntry, ModuleCompletion
 from lms.courses import services as courses
 from lms.courses.models import Lesson, Module
 from lms.database import utcnow
-from tests.factories import QUIZ_GIFT, enrol, make_course, make_user
+from tests.factories import QUIZ_GIFT, enrol, make_course
 
 
 def lessons_of(db, course, module_slug=None):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from lms.courses.content import ContentInvalid, read_tree
 from lms.courses.models import Course, Lesson, LessonProgress, LessonVersion, Module
 from lms.courses.rendering import word_count
-from tests.factories import enrol, make_user
+from tests.factories import enrol
 
 SHIPPED = Path(__file__).resolve().parents[2] / "content"
 LESSON = textwrap.dedent("""\

@@ -1,7 +1,6 @@
 """Catalogue, course page, enrolment, the lesson player, progress and the dashboard."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from sqlalchemy import select
