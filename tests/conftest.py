@@ -6,11 +6,13 @@ The suite runs on SQLite by default and on PostgreSQL when LMS_TEST_BACKEND=post
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from config import TestingConfig
 from lms import create_app
@@ -145,3 +147,17 @@ def outbox(app):
 @pytest.fixture
 def make_user(app):
     return _make_user
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The test app served from a thread on a free port of 127.0.0.1; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    old_base = app.config["BASE_URL"]
+    app.config["BASE_URL"] = base_url  # links in mail point at this server
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base_url
+    server.shutdown()
+    app.config["BASE_URL"] = old_base

@@ -172,7 +172,8 @@ def _params() -> list[dict]:
     return [
         {"name": "updated_since", "in": "query", "schema": {"type": "string", "format": "date-time"},
          "description": "Only records created or changed at or after this moment."},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the last page."},
+        {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+         "description": "The next_cursor of the previous page, as given (opaque). Any other value gets 400."},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                                                     "default": 100}}]
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("LMS_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -38,20 +36,6 @@ def pytest_collection_modifyitems(config, items):
                     item.add_marker(pytest.mark.xfail(reason=f"browser required: {reason}", run=False, strict=True))
                 else:
                     item.add_marker(pytest.mark.skip(reason=reason))
-
-
-@pytest.fixture(scope="session")
-def live_server(app):
-    """The test app served from a thread on a free port of 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    old_base = app.config["BASE_URL"]
-    app.config["BASE_URL"] = base_url  # links in mail point at this server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base_url
-    server.shutdown()
-    app.config["BASE_URL"] = old_base
 
 
 @pytest.fixture(scope="session")
