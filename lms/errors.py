@@ -37,7 +37,8 @@ def render_error(status: int, detail: str | None = None):
 def handle_http_exception(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
-    return render_error(error.code)
+    custom = error.description if error.description != type(error).description else None
+    return render_error(error.code, custom)
 
 
 def handle_csrf_error(error: CSRFError):

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 
 def strip(value):
@@ -56,3 +56,38 @@ class TokenForm(FlaskForm):
     name = StringField("What the token is for", filters=[strip],
                        validators=[DataRequired("Name the token, for example “Student records sync”."),
                                    Length(max=100)])
+
+
+class PortalFilterForm(FlaskForm):
+    """The filters over a partner's lists and exports, sent by GET (so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or reference", filters=[strip], validators=[Optional(), Length(max=100)])
+    pathway = SelectField("Pathway", choices=[], default="")
+    status = SelectField("Status", choices=[])
+    date_from = DateField("From", validators=[Optional()], description="For example 2026-09-01")
+    date_to = DateField("To", validators=[Optional()], description="Inclusive")
+
+    def __init__(self, formdata, *, pathways, statuses, default_status: str, dates: str):
+        super().__init__(formdata, status=default_status)
+        self.pathway.choices = [SelectChoice("", "All pathways")] + [SelectChoice(str(p.id), p.title)
+                                                                     for p in pathways]
+        self.status.choices = [SelectChoice(value, label) for value, label in statuses]
+        self.date_from.label.text, self.date_to.label.text = f"{dates} from", f"{dates} to"
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must be on or after the start date.")
+
+    def filters(self):
+        """The filters that were valid; a field with an error filters nothing."""
+        from lms.accreditation.services import PortalFilters
+
+        def good(field):
+            return field.data if not field.errors else None
+        pathway = good(self.pathway)
+        return PortalFilters(pathway_id=int(pathway) if pathway and pathway.isdigit() else None,
+                             status=good(self.status) or "", since=good(self.date_from),
+                             until=good(self.date_to), q=good(self.q) or "")

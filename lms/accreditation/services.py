@@ -5,10 +5,12 @@ A university only ever sees its own pathways: every query for a partner is filte
 """
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Organisation, OrganisationKind, OrganisationMember, Role, User
 from lms.accreditation.content import PathwayFile
@@ -122,13 +124,59 @@ def partner_university_ids(user: User) -> list[int]:
         OrganisationMember.user_id == user.id, Organisation.kind == OrganisationKind.UNIVERSITY)))
 
 
-def registrations_for(user: User, *, status: str = ""):
+@dataclass(frozen=True)
+class PortalFilters:
+    """What a partner narrowed a list or an export to. Empty fields filter nothing."""
+    pathway_id: int | None = None
+    status: str = ""
+    since: date | None = None     # inclusive: applied on (registrations), completed on (credit records)
+    until: date | None = None     # inclusive
+    q: str = ""                   # part of a legal name, or a learner reference
+
+
+def _day_bounds(filters: PortalFilters) -> tuple[datetime | None, datetime | None]:
+    start = datetime.combine(filters.since, time.min, UTC) if filters.since else None
+    end = datetime.combine(filters.until + timedelta(days=1), time.min, UTC) if filters.until else None
+    return start, end
+
+
+def _narrow(stmt, filters: PortalFilters, moment):
+    """Apply the filters to a select() that already joins PathwayRegistration."""
+    if filters.pathway_id:
+        stmt = stmt.where(PathwayRegistration.pathway_id == filters.pathway_id)
+    start, end = _day_bounds(filters)
+    if start is not None:
+        stmt = stmt.where(moment >= start)
+    if end is not None:
+        stmt = stmt.where(moment < end)
+    if filters.q:
+        needle = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(PathwayRegistration.legal_name).like(needle),
+                              func.lower(PathwayRegistration.reference).like(needle)))
+    return stmt
+
+
+def own_pathways(user: User) -> list[Pathway]:
+    return list(db.session.scalars(select(Pathway).where(
+        Pathway.university_id.in_(partner_university_ids(user) or [0])).order_by(Pathway.title)))
+
+
+def registrations_for(user: User, filters: PortalFilters = PortalFilters()):
     """A select() of registrations on the partner's own pathways, newest first."""
     stmt = (select(PathwayRegistration).join(Pathway).where(Pathway.university_id.in_(
-        partner_university_ids(user) or [0])).order_by(PathwayRegistration.created_at.desc()))
-    if status in {s.value for s in RegistrationStatus}:
-        stmt = stmt.where(PathwayRegistration.status == status)
-    return stmt
+        partner_university_ids(user) or [0])).order_by(PathwayRegistration.created_at.desc(),
+                                                        PathwayRegistration.id.desc()))
+    if filters.status in {s.value for s in RegistrationStatus}:
+        stmt = stmt.where(PathwayRegistration.status == filters.status)
+    return _narrow(stmt, filters, PathwayRegistration.created_at)
+
+
+def registration_counts(user: User, filters: PortalFilters) -> dict[str, int]:
+    """How many registrations of each status the other filters leave."""
+    stmt = (select(PathwayRegistration.status, func.count(PathwayRegistration.id)).join(Pathway)
+            .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
+            .group_by(PathwayRegistration.status))
+    return dict(db.session.execute(_narrow(stmt, filters, PathwayRegistration.created_at)).all())
 
 
 def decide(partner: User, registration: PathwayRegistration, *, approve: bool, reason: str,
@@ -234,7 +282,7 @@ def decide_credit(partner: User, award, *, approve: bool, note: str):
     return _revise(partner, award, note or "Award approved", status="approved" if approve else "rejected")
 
 
-def current_credit_query(user: User, *, status: str = ""):
+def current_credit_query(user: User, filters: PortalFilters = PortalFilters()):
     """The newest version of every credit record for the partner's university."""
     from sqlalchemy import func as f
 
@@ -249,53 +297,82 @@ def current_credit_query(user: User, *, status: str = ""):
             .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
             .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
             .order_by(CreditAward.created_at.desc(), CreditAward.id.desc()))
-    if status in {"requested", "approved", "rejected"}:
-        stmt = stmt.where(CreditAward.status == status)
-    return stmt
+    if filters.status in CREDIT_STATUSES:
+        stmt = stmt.where(CreditAward.status == filters.status)
+    return _narrow(stmt, filters, CreditAward.completed_at)
 
 
+CREDIT_STATUSES = ("requested", "approved", "rejected")
 CSV_COLUMNS = ["learner_reference", "legal_name", "email", "date_of_birth", "pathway", "module_code",
                "module_title", "credits_cats", "credits_ects", "fheq_level", "mark", "result", "completion_date",
                "moderation_status", "award_status", "record_version", "certificate_code"]
+TYPED_COLUMNS = ("legal_name", "email", "pathway", "module_code", "module_title")  # text people typed
+EXPORT_BATCH = 2000
 
 
-def credit_csv(user: User):
-    """Every credit record version of the partner's university, oldest first, streamed (stable columns)."""
-    import csv
-    import io
+def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
+    """Every credit record version of the partner's university, oldest first, as plain rows.
 
-    from sqlalchemy.orm import joinedload
-
+    Streamed: a server-side cursor on PostgreSQL (SQLite reads row by row anyway), fetched in
+    batches, and plain column tuples rather than ORM objects, so memory stays flat however many
+    records there are. Each row is a dict keyed by CSV_COLUMNS plus ``user_id`` and ``course_id``.
+    """
+    from lms.accounts.models import User as Learner
     from lms.accreditation.models import CreditAward
     from lms.certificates.models import Certificate
+    stmt = (select(PathwayRegistration.reference, PathwayRegistration.legal_name, Learner.email,
+                   PathwayRegistration.date_of_birth, Pathway.title.label("pathway"), PathwayModule.code,
+                   Course.title.label("module_title"), CreditAward.credits, CreditAward.level, CreditAward.mark,
+                   CreditAward.result, CreditAward.completed_at, CreditAward.moderation, CreditAward.status,
+                   CreditAward.version, PathwayRegistration.user_id, PathwayModule.course_id)
+            .select_from(CreditAward)
+            .join(PathwayRegistration, PathwayRegistration.id == CreditAward.registration_id)
+            .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
+            .join(PathwayModule, PathwayModule.id == CreditAward.pathway_module_id)
+            .join(Course, Course.id == PathwayModule.course_id)
+            .join(Learner, Learner.id == PathwayRegistration.user_id)
+            .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
+            .order_by(CreditAward.id))
+    if filters.status in CREDIT_STATUSES:
+        stmt = stmt.where(CreditAward.status == filters.status)
+    stmt = _narrow(stmt, filters, CreditAward.completed_at)
+    result = db.session.execute(stmt, execution_options={"stream_results": True, "yield_per": EXPORT_BATCH})
+    for batch in result.partitions():
+        pairs = {(row.user_id, row.course_id) for row in batch}
+        codes = dict(((c.user_id, c.course_id), c.code) for c in db.session.execute(
+            select(Certificate.user_id, Certificate.course_id, Certificate.code).where(
+                Certificate.user_id.in_({u for u, _ in pairs}), Certificate.course_id.in_({c for _, c in pairs}),
+                Certificate.revoked_at.is_(None), Certificate.superseded_by_id.is_(None))))
+        for row in batch:
+            yield {"learner_reference": row.reference, "legal_name": row.legal_name, "email": row.email,
+                   "date_of_birth": row.date_of_birth.isoformat(), "pathway": row.pathway, "module_code": row.code,
+                   "module_title": row.module_title, "credits_cats": row.credits, "credits_ects": row.credits / 2,
+                   "fheq_level": row.level, "mark": row.mark, "result": row.result,
+                   "completion_date": row.completed_at.date().isoformat(), "moderation_status": row.moderation,
+                   "award_status": row.status, "record_version": row.version,
+                   "certificate_code": codes.get((row.user_id, row.course_id), ""),
+                   "user_id": row.user_id, "course_id": row.course_id}
+
+
+def credit_csv(user: User, filters: PortalFilters = PortalFilters()):
+    """The CSV export, streamed in batches: a header line, then one line per record version."""
+    import csv
+    import io
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
+    pending = 0
+    for row in credit_rows(user, filters):
+        for column in TYPED_COLUMNS:
+            row[column] = spreadsheet_safe(row[column])
+        writer.writerow([row[column] for column in CSV_COLUMNS])
+        pending += 1
+        if pending == EXPORT_BATCH:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
     yield buffer.getvalue()
-    stmt = (select(CreditAward).join(PathwayRegistration, PathwayRegistration.id == CreditAward.registration_id)
-            .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
-            .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
-            .options(joinedload(CreditAward.registration).joinedload(PathwayRegistration.user),
-                     joinedload(CreditAward.registration).joinedload(PathwayRegistration.pathway),
-                     joinedload(CreditAward.pathway_module).joinedload(PathwayModule.course))
-            .order_by(CreditAward.id).execution_options(yield_per=1000))
-    for chunk in db.session.scalars(stmt).partitions(1000):
-        buffer.seek(0)
-        buffer.truncate()
-        users = {award.registration.user_id for award in chunk}
-        codes = {(c.user_id, c.course_id): c.code for c in db.session.scalars(select(Certificate).where(
-            Certificate.user_id.in_(users), Certificate.revoked_at.is_(None),
-            Certificate.superseded_by_id.is_(None)))}
-        for award in chunk:
-            registration, module = award.registration, award.pathway_module
-            code = codes.get((registration.user_id, module.course_id))
-            writer.writerow([registration.reference, spreadsheet_safe(registration.legal_name),
-                             registration.user.email,
-                             registration.date_of_birth.isoformat(), registration.pathway.title, module.code,
-                             module.course.title, award.credits, award.credits / 2, award.level, award.mark,
-                             award.result, award.completed_at.date().isoformat(), award.moderation, award.status,
-                             award.version, code or ""])
-        yield buffer.getvalue()
 
 
 def module_mark(user: User, course: Course) -> int:
@@ -320,11 +397,68 @@ def module_mark(user: User, course: Course) -> int:
     return round(sum(percents) / len(percents)) if percents else 100
 
 
+@dataclass(frozen=True)
+class ModuleProgress:
+    module: PathwayModule
+    percent: int                  # of the course's lessons completed
+    enrolled: bool
+    record: object | None         # the current CreditAward, if a credit request has been made
+
+
+@dataclass(frozen=True)
+class CandidateProgress:
+    modules: list[ModuleProgress]
+    credits_approved: int
+    credits_required: int
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.credits_approved * 100 // self.credits_required) if self.credits_required else 0
+
+
+def candidate_progress(registrations: list[PathwayRegistration]) -> dict[int, CandidateProgress]:
+    """Where each candidate stands on each module of their pathway: course progress and credit record.
+
+    Three queries whatever the number of candidates or modules.
+    """
+    from lms.accreditation.models import CreditAward
+    from lms.courses.models import Enrolment
+    if not registrations:
+        return {}
+    pathway_ids = {r.pathway_id for r in registrations}
+    modules: dict[int, list[PathwayModule]] = {}
+    for module in db.session.scalars(select(PathwayModule).where(PathwayModule.pathway_id.in_(pathway_ids))
+                                     .options(joinedload(PathwayModule.course)).order_by(PathwayModule.position)):
+        modules.setdefault(module.pathway_id, []).append(module)
+    course_ids = {m.course_id for group in modules.values() for m in group}
+    enrolments = {(e.user_id, e.course_id): e for e in db.session.scalars(select(Enrolment).where(
+        Enrolment.user_id.in_({r.user_id for r in registrations}), Enrolment.course_id.in_(course_ids or [0])))}
+    newest = (select(CreditAward.registration_id, CreditAward.pathway_module_id,
+                     func.max(CreditAward.version).label("version"))
+              .where(CreditAward.registration_id.in_([r.id for r in registrations]))
+              .group_by(CreditAward.registration_id, CreditAward.pathway_module_id).subquery())
+    records = {(a.registration_id, a.pathway_module_id): a for a in db.session.scalars(select(CreditAward).join(
+        newest, (CreditAward.registration_id == newest.c.registration_id)
+        & (CreditAward.pathway_module_id == newest.c.pathway_module_id) & (CreditAward.version == newest.c.version)))}
+    result = {}
+    for registration in registrations:
+        rows, approved = [], 0
+        for module in modules.get(registration.pathway_id, []):
+            enrolment = enrolments.get((registration.user_id, module.course_id))
+            record_ = records.get((registration.id, module.id))
+            if record_ is not None and record_.status == "approved" and record_.result == "passed":
+                approved += record_.credits
+            rows.append(ModuleProgress(module=module, percent=enrolment.progress_percent if enrolment else 0,
+                                       enrolled=enrolment is not None, record=record_))
+        result[registration.id] = CandidateProgress(rows, approved, registration.pathway.credits_required)
+    return result
+
+
 def board_candidates(user: User) -> list[tuple[PathwayRegistration, int]]:
     """Registrations whose approved credit has reached the pathway's total: ready for the award."""
     totals: dict[int, int] = {}
     registrations: dict[int, PathwayRegistration] = {}
-    for award in db.session.scalars(current_credit_query(user, status="approved")):
+    for award in db.session.scalars(current_credit_query(user, PortalFilters(status="approved"))):
         if award.result == "passed":
             totals[award.registration_id] = totals.get(award.registration_id, 0) + award.credits
             registrations[award.registration_id] = award.registration

@@ -1,9 +1,12 @@
 """Pathways for learners, and the partner portal for a university's staff."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from dataclasses import replace
+
+from flask import (Response, abort, current_app, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lms.accounts.models import Role
 from lms.accreditation import bp, forms, services
@@ -49,21 +52,50 @@ def pathway(slug: str):
 
 # Partner portal --------------------------------------------------------------------------
 
+REGISTRATION_TABS = [("pending", "To decide"), ("approved", "Approved"), ("rejected", "Rejected"),
+                     ("withdrawn", "Withdrawn"), ("", "All")]
+CREDIT_TABS = [("requested", "To moderate and decide"), ("approved", "Awarded"), ("rejected", "Rejected"), ("", "All")]
+
+
+def _filters(tabs, default_status: str, dates: str) -> tuple[forms.PortalFilterForm, services.PortalFilters, int]:
+    """The filter form read from the query string, the filters it gives, and the status to answer with."""
+    form = forms.PortalFilterForm(request.args, pathways=services.own_pathways(current_user), statuses=tabs,
+                                  default_status=default_status, dates=dates)
+    valid = form.validate()
+    return form, form.filters(), 200 if valid else 400
+
+
+def _args(**changes) -> dict:
+    """The current query string with some values changed (for tabs, pages and export links)."""
+    args = request.args.to_dict()
+    args.pop("page", None)
+    args.update(changes)
+    return args
+
+
 @bp.get("/partner/")
 @roles_required(Role.PARTNER, Role.ADMIN)
 def portal():
     university_ids = services.partner_university_ids(current_user)
-    own = db.session.scalars(select(Pathway).where(Pathway.university_id.in_(university_ids or [0]))
-                             .order_by(Pathway.title)).all()
-    status = request.args.get("status", "pending")
-    page = db.paginate(services.registrations_for(current_user, status=status),
+    form, filters, code = _filters(REGISTRATION_TABS, "pending", "Applied")
+    page = db.paginate(services.registrations_for(current_user, filters),
                        page=request.args.get("page", 1, type=int), per_page=current_app.config["PER_PAGE"],
                        error_out=False)
-    counts = dict(db.session.execute(select(PathwayRegistration.status, func.count(PathwayRegistration.id))
-                                     .join(Pathway).where(Pathway.university_id.in_(university_ids or [0]))
-                                     .group_by(PathwayRegistration.status)).all())
-    return render_template("accreditation/portal.html", pathways=own, page=page, status=status, counts=counts,
-                           member=bool(university_ids))
+    counts = services.registration_counts(current_user, replace(filters, status=""))
+    return render_template("accreditation/portal.html", pathways=services.own_pathways(current_user), page=page,
+                           form=form, filters=filters, counts=counts, tabs=REGISTRATION_TABS, args=_args,
+                           member=bool(university_ids)), code
+
+
+@bp.get("/partner/candidates")
+@roles_required(Role.PARTNER, Role.ADMIN)
+def candidates():
+    form, filters, code = _filters([("approved", "Approved")], "approved", "Applied")
+    page = db.paginate(services.registrations_for(current_user, replace(filters, status="approved")),
+                       page=request.args.get("page", 1, type=int), per_page=current_app.config["PER_PAGE"],
+                       error_out=False)
+    return render_template("accreditation/candidates.html", page=page, form=form, args=_args,
+                           progress=services.candidate_progress(page.items)), code
 
 
 @bp.route("/partner/registrations/<int:registration_id>", methods=["GET", "POST"])
@@ -97,11 +129,12 @@ def _credit(award_id: int):
 @bp.get("/partner/credits/")
 @roles_required(Role.PARTNER, Role.ADMIN)
 def credits():
-    status = request.args.get("status", "requested")
-    page = db.paginate(services.current_credit_query(current_user, status=status),
+    form, filters, code = _filters(CREDIT_TABS, "requested", "Completed")
+    page = db.paginate(services.current_credit_query(current_user, filters),
                        page=request.args.get("page", 1, type=int), per_page=current_app.config["PER_PAGE"],
                        error_out=False)
-    return render_template("accreditation/credits.html", page=page, status=status)
+    return render_template("accreditation/credits.html", page=page, form=form, filters=filters, tabs=CREDIT_TABS,
+                           args=_args), code
 
 
 @bp.route("/partner/credits/<int:award_id>", methods=["GET", "POST"])
@@ -141,8 +174,11 @@ def credit(award_id: int):
 @bp.get("/partner/export.csv")
 @roles_required(Role.PARTNER, Role.ADMIN)
 def export_csv():
-    from flask import Response, stream_with_context
-    return Response(stream_with_context(services.credit_csv(current_user)), mimetype="text/csv",
+    form, filters, code = _filters(CREDIT_TABS, "", "Completed")
+    if code != 200:
+        abort(400, "The export's filters are not valid: " + "; ".join(
+            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    return Response(stream_with_context(services.credit_csv(current_user, filters)), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="credit-records.csv"'})
 
 
