@@ -1,4 +1,5 @@
-"""Run one CSV export in a fresh process; print its resident memory before and at most during (KiB), and lines.
+"""Run one CSV export in a fresh process; print its resident memory before and at most during (KiB),
+the lines written and the seconds taken.
 
     python -m tests.accreditation.export_rss DATABASE_URL PARTNER_USER_ID
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import time
 
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -31,11 +33,11 @@ def main(url: str, partner_id: int) -> None:
         partner = db.session.get(User, partner_id)
         gc.collect()
         before = peak = resident_kib()
-        lines = 0
+        started, lines = time.perf_counter(), 0
         for chunk in credit_csv(partner):
             lines += chunk.count("\n")
             peak = max(peak, resident_kib())
-    print(before, peak, lines)
+    print(before, peak, lines, f"{time.perf_counter() - started:.3f}")
 
 
 if __name__ == "__main__":
