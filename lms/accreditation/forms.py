@@ -58,6 +58,14 @@ class TokenForm(FlaskForm):
                                    Length(max=100)])
 
 
+class FilterDateField(DateField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a real date, such as 2026-09-01.") from None
+
+
 class PortalFilterForm(FlaskForm):
     """The filters over a partner's lists and exports, sent by GET (so no CSRF token)."""
 
@@ -67,8 +75,8 @@ class PortalFilterForm(FlaskForm):
     q = StringField("Name or reference", filters=[strip], validators=[Optional(), Length(max=100)])
     pathway = SelectField("Pathway", choices=[], default="")
     status = SelectField("Status", choices=[])
-    date_from = DateField("From", validators=[Optional()], description="For example 2026-09-01")
-    date_to = DateField("To", validators=[Optional()], description="Inclusive")
+    date_from = FilterDateField("From", validators=[Optional()])
+    date_to = FilterDateField("To", validators=[Optional()])
 
     def __init__(self, formdata, *, pathways, statuses, default_status: str, dates: str):
         super().__init__(formdata, status=default_status)

@@ -67,7 +67,7 @@ def test_bad_filters_get_a_message_and_400(app, db, two_pathways):
     client = app.test_client()
     login(client, partner)
     code, html = page(client, "/partner/?status=&date_from=2026-02-30")
-    assert code == 400 and "Not a valid date value" in html and "Cerys Candidate" in html
+    assert code == 400 and "Enter a real date, such as 2026-09-01." in html and "Cerys Candidate" in html
     code, html = page(client, "/partner/credits/?date_from=2026-05-02&date_to=2026-05-01")
     assert code == 400 and "The end date must be on or after the start date." in html
     code, html = page(client, "/partner/?status=unheard-of")
