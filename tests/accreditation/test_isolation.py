@@ -1,0 +1,77 @@
+"""A partner of another university: 404 on every object of ours, and nothing of ours in any list or export.
+
+Every partner URL that names an object, and every list and export, is here in one place. A new
+object page or export must be added to these lists.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from lms.accreditation.models import ApiToken, CreditAward, Pathway, PathwayRegistration
+from tests.accreditation.test_api import get, new_token
+from tests.accreditation.test_credit import finish, setting  # noqa: F401  (fixture)
+from tests.factories import csrf_token, login
+
+NAME = "Cerys Candidate"
+
+
+@pytest.fixture
+def ours(app, db, setting):
+    """A registration with an approved credit award and an API token, all of the first university."""
+    course, learner, partner, outsider = setting
+    db.session.scalar(select(Pathway)).credits_required = 20  # one module completes it: the board lists them
+    finish(db, course, learner, [1, 2])
+    award = db.session.scalar(select(CreditAward))
+    for version, changes in ((2, {"moderation": "confirmed"}), (3, {"moderation": "confirmed", "status": "approved"})):
+        fields = {c: getattr(award, c) for c in ("registration_id", "pathway_module_id", "result", "mark",
+                                                 "credits", "level", "completed_at", "identity_checked",
+                                                 "moderation", "status")}
+        db.session.add(CreditAward(**{**fields, **changes}, version=version, note="", changed_by_id=partner.id))
+    db.session.commit()
+    new_token(app, partner)
+    return {"registration": db.session.scalar(select(PathwayRegistration)).id,
+            "award": db.session.scalar(select(CreditAward).order_by(CreditAward.version.desc())).id,
+            "token": db.session.scalar(select(ApiToken)).id, "partner": partner, "outsider": outsider}
+
+
+def object_urls(ids) -> list[str]:
+    return [f"/partner/registrations/{ids['registration']}", f"/partner/credits/{ids['award']}",
+            f"/partner/tokens/{ids['token']}/revoke"]
+
+
+LISTS = ["/partner/?status=", "/partner/credits/?status=", "/partner/candidates", "/partner/board",
+         "/partner/tokens"]
+
+
+def test_every_object_of_another_university_is_404(app, ours):
+    client = app.test_client()
+    login(client, ours["outsider"])
+    token = csrf_token(client, "/partner/")
+    for url in object_urls(ours):
+        assert client.get(url).status_code == 404, url
+        assert client.post(url, data={"csrf_token": token, "action": "decide", "dec-decision": "approve",
+                                      "decision": "reject", "reason": "x"}).status_code == 404, url
+    owner = app.test_client()
+    login(owner, ours["partner"])
+    for url in object_urls(ours):
+        assert owner.get(url).status_code == 200, url  # the same URLs work for the university itself
+
+
+def test_every_list_and_export_of_another_university_is_empty(app, ours):
+    owner, client = app.test_client(), app.test_client()
+    login(owner, ours["partner"])
+    login(client, ours["outsider"])
+    for url in LISTS:
+        assert NAME in owner.get(url).get_data(as_text=True) or url == "/partner/tokens", url
+        assert NAME not in client.get(url).get_data(as_text=True), url
+    mine = list(csv.reader(io.StringIO(owner.get("/partner/export.csv").get_data(as_text=True))))
+    theirs = list(csv.reader(io.StringIO(client.get("/partner/export.csv").get_data(as_text=True))))
+    assert len(mine) == 4 and theirs == mine[:1]  # three versions for us; the header alone for them
+    other_token = new_token(app, ours["outsider"])
+    for path in ("/api/v1/credit-records", "/api/v1/registrations"):
+        body = get(app, path, other_token).get_json()
+        assert body == {"data": [], "next_cursor": None}, path
