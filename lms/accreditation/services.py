@@ -346,7 +346,8 @@ def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
         for row in batch:
             yield {"learner_reference": row.reference, "legal_name": row.legal_name, "email": row.email,
                    "date_of_birth": row.date_of_birth.isoformat(), "pathway": row.pathway, "module_code": row.code,
-                   "module_title": row.module_title, "credits_cats": row.credits, "credits_ects": row.credits / 2,
+                   "module_title": row.module_title, "credits_cats": row.credits,
+                   "credits_ects": f"{row.credits / 2:g}",
                    "fheq_level": row.level, "mark": row.mark, "result": row.result,
                    "completion_date": row.completed_at.date().isoformat(), "moderation_status": row.moderation,
                    "award_status": row.status, "record_version": row.version,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import Role
 from lms.accreditation import bp, forms, services
-from lms.accreditation.models import Pathway, PathwayRegistration
+from lms.accreditation.models import PathwayRegistration
 from lms.extensions import db
 from lms.security import require, roles_required
 from lms.urls import form_page

@@ -94,7 +94,7 @@ def test_partner_moderates_approves_and_exports(app, db, setting):
                        "completion_date", "moderation_status", "award_status", "record_version", "certificate_code"]
     assert len(rows) == 4
     last = rows[-1]
-    assert last[0] == "CL0000001" and last[5] == "CCI701" and last[7] == "20" and last[8] == "10.0"
+    assert last[0] == "CL0000001" and last[5] == "CCI701" and last[7] == "20" and last[8] == "10"
     assert last[10:12] == ["75", "passed"] and last[13:16] == ["adjusted", "approved", "3"] and last[16]
 
     stranger = app.test_client()
