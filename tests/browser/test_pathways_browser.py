@@ -186,6 +186,11 @@ def test_pathway_from_registration_to_exported_award(browser, live_server):
     portal.goto("/partner/board")
     portal.get_by_text("Cai Candidate").wait_for()
     assert_accessible(portal)
+    portal.goto("/partner/tokens")
+    portal.get_by_label("What the token is for").fill("Student records sync")
+    portal.get_by_role("button", name="Create token").click()
+    portal.locator("code.token").wait_for()
+    assert_accessible(portal)
 
     # A partner of another university sees none of it.
     db.session.rollback()
