@@ -151,6 +151,12 @@ def decide(partner: User, registration: PathwayRegistration, *, approve: bool, r
 
 # Credit -----------------------------------------------------------------------------------
 
+def queue_statements(awards: list) -> int:
+    """xAPI statements for new credit record versions, queued for universities with an LRS."""
+    from lms.accreditation.delivery import queue_statements as queue
+    return queue(awards)
+
+
 def _current(registration_id: int, pathway_module_id: int):
     from lms.accreditation.models import CreditAward
     return db.session.scalar(select(CreditAward).where(
@@ -185,6 +191,7 @@ def request_credit(user: User, course: Course, *, passed: bool, mark: int, compl
         db.session.add(award)
         created.append(award)
     db.session.flush()
+    queue_statements(created)
     return created
 
 
@@ -206,6 +213,7 @@ def _revise(partner: User, award, note: str, **changes):
            summary=note.strip(), before={k: str(getattr(current, k)) for k in changes},
            after={k: str(v) for k, v in changes.items()})
     db.session.flush()
+    queue_statements([new])
     return new
 
 
