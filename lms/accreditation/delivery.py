@@ -298,7 +298,7 @@ class _Transient(Exception):
 
 
 class _Refused(Exception):
-    """The LRS refused the batch's content (HTTP 400)."""
+    """The LRS refused the batch's content (HTTP 400, 413 or 422)."""
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -325,7 +325,8 @@ def _post(session: requests.Session, lrs: LrsEndpoint, secret: str, rows: list[X
     # 200: stored; 204 (ralph) or 409: already there (a statement id is stable, so it was ours).
     if response.status_code in (200, 204, 409):
         return
-    if response.status_code == 400:
+    # 400 or 422: the LRS found the statements invalid; 413: too large. Split the batch, or give up on one.
+    if response.status_code in (400, 413, 422):
         raise _Refused(_describe(response))
     raise _Transient(_describe(response))
 
