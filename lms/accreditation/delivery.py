@@ -17,6 +17,7 @@ import hashlib
 import ipaddress
 import json
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -354,11 +355,12 @@ def _refuse(row: XapiDelivery, error: str, report: SendReport) -> None:
 
 
 def send_for(university_id: int, *, force: bool = False, batch_size: int = DEFAULT_BATCH,
-             timeout: float = DEFAULT_TIMEOUT, limit: int | None = None,
+             timeout: float = DEFAULT_TIMEOUT, limit: int | None = None, budget: float | None = None,
              session: requests.Session | None = None) -> SendReport:
     """Send a university's pending statements, oldest first. ``force`` ignores the retry times.
 
-    The caller commits. A transient failure stops this run for that LRS (it is down, or the
+    ``budget`` (seconds) stops starting new batches after that long, so a request that sends
+    stays short; what is left simply waits for the next run. The caller commits. A transient failure stops this run for that LRS (it is down, or the
     credentials are wrong): the rest wait for the next run, with nothing lost.
     """
     report = SendReport()
@@ -383,7 +385,10 @@ def send_for(university_id: int, *, force: bool = False, batch_size: int = DEFAU
         report.errors.append(str(error))
         return report
     session = session or requests.Session()
+    started = time.monotonic()
     for start in range(0, len(rows), batch_size):
+        if budget is not None and start and time.monotonic() - started > budget:
+            break
         batch = rows[start:start + batch_size]
         try:
             _post(session, lrs, secret, batch, timeout)

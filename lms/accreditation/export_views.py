@@ -105,9 +105,12 @@ def lrs_send(university_id: int):
     if endpoint is None or not endpoint.enabled:
         flash("Set up the LRS, with sending switched on, before sending.", "error")
         return redirect(url_for("accreditation.lrs", university_id=university_id), 303)
-    report = delivery.send_for(university_id, force=True, limit=current_app.config.get("XAPI_SEND_NOW_LIMIT", 500))
+    report = delivery.send_for(university_id, force=True, limit=500, budget=15)
     db.session.commit()
     message = report.line() + (f" {report.errors[0]}" if report.errors else "")
+    waiting = delivery.status_counts(university_id)["pending"] - report.deferred
+    if waiting > 0:
+        message += f" {waiting} more waiting: press “Send now” again, or leave them for the scheduled run."
     flash(message, "error" if report.errors else "success")
     return redirect(url_for("accreditation.lrs_deliveries", university_id=university_id), 303)
 

@@ -10,7 +10,7 @@ from lms.accreditation.models import CreditAward, PathwayRegistration
 from lms.certificates.credentials import verify
 from lms.database import utcnow
 from tests.accreditation.test_credit import finish, setting  # noqa: F401  (fixture)
-from tests.accreditation.test_xapi import approve, partner_client
+from tests.accreditation.test_xapi import approve, base, partner_client
 from tests.factories import login, make_user, post_form
 
 LEARNER_URL = "/pathways/pgcert/transcript.clr.jwt"
@@ -48,7 +48,7 @@ def test_transcript_is_a_signed_clr_with_each_module_credential_signed_too(app, 
                                "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
                                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
     assert clr["type"] == ["VerifiableCredential", "ClrCredential"]
-    assert clr["iss"] == clr["issuer"]["id"] == "http://localhost/issuer" and clr["jti"] == clr["id"]
+    assert clr["iss"] == clr["issuer"]["id"] == base() + "/issuer" and clr["jti"] == clr["id"]
     assert clr["credentialSchema"][0]["id"].endswith("clr_v2p0_clrcredential_schema.json")
     subject = clr["credentialSubject"]
     assert subject["type"] == ["ClrSubject"] and clr["sub"] == subject["id"] and subject["id"].startswith("urn:uuid:")
@@ -56,8 +56,8 @@ def test_transcript_is_a_signed_clr_with_each_module_credential_signed_too(app, 
     assert subject["identifier"][0]["identityType"] == "emailAddress" and subject["identifier"][0]["hashed"] is True
 
     program, module = subject["achievement"]
-    assert program["id"] == "http://localhost/pathways/pgcert/" and program["achievementType"] == "LearningProgram"
-    assert module["id"] == "http://localhost/pathways/pgcert/modules/CCI701" and module["type"] == ["Achievement"]
+    assert program["id"] == base() + "/pathways/pgcert/" and program["achievementType"] == "LearningProgram"
+    assert module["id"] == base() + "/pathways/pgcert/modules/CCI701" and module["type"] == ["Achievement"]
     assert module["achievementType"] == "Course" and module["humanCode"] == "CCI701"
     assert module["creditsAvailable"] == 20.0 and module["name"] == course.title and module["criteria"]["narrative"]
     assert module["fieldOfStudy"] == "Community cohesion and integration"

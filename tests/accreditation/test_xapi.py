@@ -18,8 +18,16 @@ from tests.accreditation.conftest import _free_port
 from tests.accreditation.test_credit import finish, setting  # noqa: F401  (fixture)
 from tests.factories import csrf_token, login, make_user, post_form
 
-BASE = "http://localhost"
-EXT = f"{BASE}/xapi/extensions/"
+
+
+def base() -> str:
+    """The site's BASE_URL (browser tests in the same run point it at their live server)."""
+    from flask import current_app
+    return current_app.config["BASE_URL"]
+
+
+def ext(name: str) -> str:
+    return f"{base()}/xapi/extensions/{name}"
 
 
 def university(db):
@@ -69,26 +77,26 @@ def test_download_holds_two_statements_per_record_version_for_the_own_university
     assert len(statements) == 6  # three versions, each completed + passed
     assert [s["verb"]["id"].rsplit("/", 1)[1] for s in statements] == ["completed", "passed"] * 3
     first = statements[1]
-    assert first["actor"] == {"objectType": "Agent", "account": {"homePage": f"{BASE}/", "name": "CL0000001"}}
+    assert first["actor"] == {"objectType": "Agent", "account": {"homePage": f"{base()}/", "name": "CL0000001"}}
     assert "candidate@example.org" not in json.dumps(statements)
-    assert first["object"]["id"] == f"{BASE}/pathways/pgcert/modules/CCI701"
+    assert first["object"]["id"] == f"{base()}/pathways/pgcert/modules/CCI701"
     assert first["object"]["definition"]["type"] == "http://adlnet.gov/expapi/activities/module"
     assert first["object"]["definition"]["name"] == {"en-GB": course.title}
-    assert first["object"]["definition"]["extensions"] == {f"{EXT}module-code": "CCI701"}
+    assert first["object"]["definition"]["extensions"] == {ext("module-code"): "CCI701"}
     assert first["result"] == {"score": {"scaled": 0.8, "raw": 80, "min": 0, "max": 100}, "success": True,
                                "completion": True}
-    assert first["context"]["contextActivities"]["parent"][0]["id"] == f"{BASE}/pathways/pgcert/"
+    assert first["context"]["contextActivities"]["parent"][0]["id"] == f"{base()}/pathways/pgcert/"
     extensions = first["context"]["extensions"]
-    assert extensions[f"{EXT}credits"] == 20 and extensions[f"{EXT}level"] == 7
-    assert extensions[f"{EXT}framework"] == "CATS" and extensions[f"{EXT}credit-record-version"] == 1
-    assert extensions[f"{EXT}award-status"] == "requested" and extensions[f"{EXT}moderation-status"] == "pending"
-    assert statements[-1]["context"]["extensions"][f"{EXT}award-status"] == "approved"
+    assert extensions[ext("credits")] == 20 and extensions[ext("level")] == 7
+    assert extensions[ext("framework")] == "CATS" and extensions[ext("credit-record-version")] == 1
+    assert extensions[ext("award-status")] == "requested" and extensions[ext("moderation-status")] == "pending"
+    assert statements[-1]["context"]["extensions"][ext("award-status")] == "approved"
     assert first["timestamp"].endswith("Z") and "stored" not in first and "version" not in first
     ids = [s["id"] for s in statements]
     assert len(set(ids)) == 6 and ids == [s["id"] for s in download(client)]  # stable ids
 
     approved = download(client, "?status=approved&pathway=pgcert")
-    assert len(approved) == 2 and {s["context"]["extensions"][f"{EXT}award-status"] for s in approved} == {"approved"}
+    assert len(approved) == 2 and {s["context"]["extensions"][ext("award-status")] for s in approved} == {"approved"}
     assert download(client, "?pathway=another") == []
     bad = client.get("/partner/export.xapi.json?status=nonsense")
     assert bad.status_code == 400 and "status must be one of" in bad.get_data(as_text=True)
@@ -220,7 +228,7 @@ def test_statements_round_trip_through_a_real_lrs(app, db, setting, lrs, runner)
         assert one[key] == sent[key], key
     assert one["object"]["id"] == sent["object"]["id"]
     assert one["context"]["extensions"] == sent["context"]["extensions"]
-    assert one["actor"]["account"] == {"homePage": f"{BASE}/", "name": "CL0000001"}
+    assert one["actor"]["account"] == {"homePage": f"{base()}/", "name": "CL0000001"}
     assert one["result"]["score"] == {"scaled": 0.8, "raw": 80, "min": 0, "max": 100}
     assert "stored" in one  # the LRS's own
 
