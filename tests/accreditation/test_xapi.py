@@ -312,3 +312,20 @@ def test_a_statement_the_lrs_refuses_is_shown_and_can_be_queued_again(app, db, s
     assert "Refused (1)" in page and "HTTP 422" in page
     client.post(f"/partner/lrs/{uid}/retry", data={"csrf_token": csrf_token(client, f"/partner/lrs/{uid}/deliveries")})
     assert [r.status for r in deliveries(db)] == ["pending", "sent"]
+
+
+def test_activity_ids_lead_to_the_course_and_the_cli_checks_its_input(app, db, setting, runner):
+    course, learner, partner, _ = setting
+    client = app.test_client()
+    response = client.get("/pathways/pgcert/modules/CCI701")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/courses/{course.slug}/")
+    assert client.get("/pathways/pgcert/modules/NOPE").status_code == 404
+    uid = university(db).id
+    missing = runner.invoke(args=["lms", "xapi", "send", "--university", str(uid)])
+    assert missing.exit_code == 1 and "has no LRS" in missing.output
+    assert "Set up the university's LRS first" in runner.invoke(args=["lms", "xapi", "queue-all", str(uid)]).output
+    finish(db, course, learner, [1, 2])
+    set_lrs(partner_client(app, partner), uid, "https://lrs.example.ac.uk/xAPI")
+    queued = runner.invoke(args=["lms", "xapi", "queue-all", str(uid)])
+    assert queued.exit_code == 0 and "Queued 2 statement(s)." in queued.output
+    assert "Queued 0" in runner.invoke(args=["lms", "xapi", "queue-all", str(uid)]).output
