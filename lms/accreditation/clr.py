@@ -230,5 +230,23 @@ def check_transcript(payload: dict) -> Verification:
                                 payload)
         if inner.credential["sub"] != subject.get("id"):
             return Verification(False, "A module credential in the transcript is for another learner.", payload)
+    return _standing(payload, embedded)
+
+
+def _standing(payload: dict, embedded: list[dict]) -> Verification:
+    """Signatures are good: is each module's credit still what the university approved?"""
+    subject = payload["credentialSubject"]
+    reference = next((i.get("identityHash") for i in subject.get("identifier") or []
+                      if isinstance(i, dict) and i.get("identityType") == "identifier"), None)
+    registration = db.session.scalar(select(PathwayRegistration).where(PathwayRegistration.reference == reference)) \
+        if isinstance(reference, str) else None
+    if registration is None:
+        return Verification(False, "We have no record of this learner's registration.", payload)
+    current = {_urn(f"credit-award|{award.id}") for award in transcript_awards(registration)}
+    for credential in embedded:
+        if credential.get("id") not in current:
+            code = credential.get("credentialSubject", {}).get("achievement", {}).get("humanCode", "a module")
+            return Verification(False, f"The credit for {code} in this transcript has since been changed or "
+                                       "withdrawn by the university: ask for a new transcript.", payload)
     return Verification(True, f"The transcript's signature is valid, and so are the {len(embedded)} module "
-                              "credential(s) in it.", payload)
+                              "credential(s) in it, each still as the university approved it.", payload)

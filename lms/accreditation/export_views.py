@@ -160,11 +160,12 @@ def lrs_deliveries(university_id: int):
 
 # CLR transcripts ---------------------------------------------------------------------------
 
-def _transcript_response(registration: PathwayRegistration, kind: str):
+def _transcript_response(registration: PathwayRegistration, kind: str, back: str):
     try:
         token = clr.signed_transcript(registration)
     except clr.EmptyTranscriptError as error:
-        return render_error(404, str(error))
+        return render_template("accreditation/transcript_empty.html", registration=registration,
+                               message=str(error), back=back), 404
     filename = f"transcript-{registration.reference}"
     if kind == "json":
         import json
@@ -182,7 +183,7 @@ def transcript(slug: str, kind: str):
     require(pathway is not None)
     registration = services.registration_of(current_user, pathway)
     require(registration is not None)
-    return _transcript_response(registration, kind)
+    return _transcript_response(registration, kind, url_for("accreditation.pathway", slug=slug))
 
 
 @bp.get("/partner/registrations/<int:registration_id>/transcript.clr.<any(jwt, json):kind>")
@@ -191,5 +192,6 @@ def partner_transcript(registration_id: int, kind: str):
     registration = db.session.get(PathwayRegistration, registration_id)
     require(registration is not None and
             registration.pathway.university_id in services.partner_university_ids(current_user))
-    return _transcript_response(registration, kind)
+    return _transcript_response(registration, kind,
+                                url_for("accreditation.registration", registration_id=registration_id))
 

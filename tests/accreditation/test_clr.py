@@ -110,10 +110,12 @@ def test_only_approved_awards_are_in_it_and_an_empty_transcript_says_why(app, db
     client = learner_client(app, learner)
     empty = client.get(LEARNER_URL)
     assert empty.status_code == 404 and "There is no transcript yet" in empty.get_data(as_text=True)
+    assert "<h1>No transcript yet</h1>" in empty.get_data(as_text=True)
     finish(db, course, learner, [1, 2])
     assert client.get(LEARNER_URL).status_code == 404  # requested, not yet approved
     approve(partner_client(app, partner), db)
-    assert client.get(LEARNER_URL).status_code == 200
+    token = client.get(LEARNER_URL).get_data(as_text=True)
+    assert verify(token).valid
     # A later version takes the award back (a correction): it leaves the transcript.
     current = db.session.scalar(select(CreditAward).order_by(CreditAward.version.desc()))
     db.session.add(CreditAward(registration_id=current.registration_id, pathway_module_id=current.pathway_module_id,
@@ -122,6 +124,8 @@ def test_only_approved_awards_are_in_it_and_an_empty_transcript_says_why(app, db
                                note="Academic misconduct found", created_at=utcnow()))
     db.session.commit()
     assert client.get(LEARNER_URL).status_code == 404
+    withdrawn = verify(token)  # the transcript given out before no longer stands
+    assert not withdrawn.valid and "CCI701" in withdrawn.reason and "changed or withdrawn" in withdrawn.reason
 
 
 def test_a_failed_and_rejected_module_is_not_in_it(app, db, setting):
