@@ -360,8 +360,9 @@ def send_for(university_id: int, *, force: bool = False, batch_size: int = DEFAU
     """Send a university's pending statements, oldest first. ``force`` ignores the retry times.
 
     ``budget`` (seconds) stops starting new batches after that long, so a request that sends
-    stays short; what is left simply waits for the next run. The caller commits. A transient failure stops this run for that LRS (it is down, or the
-    credentials are wrong): the rest wait for the next run, with nothing lost.
+    stays short; what is left simply waits for the next run. A transient failure stops this run
+    for that LRS (it is down, or the credentials are wrong): the rest wait for the next run, with
+    nothing lost. The caller commits.
     """
     report = SendReport()
     lrs = endpoint_for(university_id)

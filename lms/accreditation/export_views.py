@@ -1,7 +1,8 @@
 """xAPI statements (download, and delivery to a university's LRS) and CLR 2.0 transcripts."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (Response, abort, current_app, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
