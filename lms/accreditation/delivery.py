@@ -193,17 +193,28 @@ def _university_of(award: CreditAward) -> int:
     return award.registration.pathway.university_id
 
 
-def _rows_for(award: CreditAward, university_id: int, existing: set[str]) -> list[XapiDelivery]:
-    rows = []
-    for statement in statements_for(award):
-        if statement["id"] in existing:
-            continue
-        existing.add(statement["id"])
-        rows.append(XapiDelivery(organisation_id=university_id, credit_award_id=award.id,
-                                 statement_id=statement["id"], verb=statement["verb"]["display"]["en-GB"],
-                                 payload=json.dumps(statement, ensure_ascii=False, sort_keys=True),
-                                 status="pending", next_attempt_at=utcnow()))
-    return rows
+def _rows_for(award: CreditAward, university_id: int) -> list[dict]:
+    now = utcnow()
+    return [{"organisation_id": university_id, "credit_award_id": award.id, "statement_id": statement["id"],
+             "verb": statement["verb"]["display"]["en-GB"],
+             "payload": json.dumps(statement, ensure_ascii=False, sort_keys=True), "status": "pending",
+             "attempts": 0, "last_error": "", "next_attempt_at": now, "created_at": now}
+            for statement in statements_for(award)]
+
+
+def _insert_new(rows: list[dict], chunk: int = 200) -> int:
+    """Add outbox rows, skipping statements already queued for that university (even by a concurrent run)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    added = 0
+    for start in range(0, len(rows), chunk):
+        stmt = insert(XapiDelivery).values(rows[start:start + chunk]).on_conflict_do_nothing(
+            index_elements=["organisation_id", "statement_id"]).returning(XapiDelivery.id)
+        added += len(db.session.execute(stmt).all())  # RETURNING gives only the rows inserted
+    return added
 
 
 def queue_statements(awards: list[CreditAward]) -> int:
@@ -211,21 +222,9 @@ def queue_statements(awards: list[CreditAward]) -> int:
     if not awards:
         return 0
     enabled = set(db.session.scalars(select(LrsEndpoint.organisation_id).where(LrsEndpoint.enabled.is_(True))))
-    if not enabled:
-        return 0
-    queued = 0
-    for award in awards:
-        university_id = _university_of(award)
-        if university_id not in enabled:
-            continue
-        ids = [s["id"] for s in statements_for(award)]
-        existing = set(db.session.scalars(select(XapiDelivery.statement_id).where(
-            XapiDelivery.organisation_id == university_id, XapiDelivery.statement_id.in_(ids))))
-        rows = _rows_for(award, university_id, existing)
-        db.session.add_all(rows)
-        queued += len(rows)
-    db.session.flush()
-    return queued
+    rows = [row for award in awards if _university_of(award) in enabled
+            for row in _rows_for(award, _university_of(award))]
+    return _insert_new(rows) if rows else 0
 
 
 def queue_all(actor, university_id: int, *, chunk: int = 500) -> int:
@@ -234,18 +233,8 @@ def queue_all(actor, university_id: int, *, chunk: int = 500) -> int:
         raise LrsError("Set up the university's LRS first.")
     queued = 0
     stmt = records_query([university_id]).execution_options(yield_per=chunk)
-    pending: list[XapiDelivery] = []
     for awards in db.session.scalars(stmt).partitions(chunk):
-        statements = {award.id: statements_for(award) for award in awards}
-        ids = [s["id"] for group in statements.values() for s in group]
-        existing = set(db.session.scalars(select(XapiDelivery.statement_id).where(
-            XapiDelivery.organisation_id == university_id, XapiDelivery.statement_id.in_(ids))))
-        for award in awards:
-            pending.extend(_rows_for(award, university_id, existing))
-    for start in range(0, len(pending), chunk):
-        db.session.add_all(pending[start:start + chunk])
-        db.session.flush()
-        queued += len(pending[start:start + chunk])
+        queued += _insert_new([row for award in awards for row in _rows_for(award, university_id)])
     if actor is not None:
         record(actor, "lrs.queue_all", endpoint_for(university_id), summary=f"{queued} statement(s) queued")
     db.session.flush()

@@ -5,7 +5,7 @@ import socket
 
 from lms.accounts.models import Organisation, OrganisationMember
 from lms.accreditation.models import CreditAward, Pathway, PathwayModule, PathwayRegistration
-from lms.database import utcnow
+from lms.database import utcnow, write_intent
 from lms.extensions import db
 from tests.browser.conftest import ARTIFACTS, assert_accessible
 from tests.browser.test_pathways_browser import log_in
@@ -19,6 +19,9 @@ def _closed_port() -> int:
 
 
 def test_set_up_lrs_queue_and_see_failures(browser, live_server):
+    # A POST made by an earlier test in this thread leaves write_intent set: this test's own session
+    # would then hold SQLite's write lock while the browser logs in.
+    write_intent.set(False)
     university = Organisation(name="University of Castlebridge", kind="university")
     db.session.add(university)
     db.session.flush()
@@ -41,10 +44,12 @@ def test_set_up_lrs_queue_and_see_failures(browser, live_server):
                                identity_checked=True, moderation="pending", status="requested",
                                note="Module completed"))
     db.session.commit()
+    partner_email, university_id = partner.email, university.id
+    db.session.commit()  # reading those began a transaction: end it before the browser writes
 
     context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    log_in(page, partner.email)
+    log_in(page, partner_email)
     page.get_by_role("link", name="Partner portal").click()
     page.get_by_role("link", name="Learning Record Store").click()
     page.get_by_role("heading", level=1, name="Learning Record Store").wait_for()
@@ -72,6 +77,6 @@ def test_set_up_lrs_queue_and_see_failures(browser, live_server):
     assert_accessible(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "lrs-deliveries.png"), full_page=True)
-    page.goto(f"/partner/lrs/{university.id}")
+    page.goto(f"/partner/lrs/{university_id}")
     page.screenshot(path=str(ARTIFACTS / "lrs-settings.png"), full_page=True)
     context.close()
