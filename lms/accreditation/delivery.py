@@ -187,6 +187,17 @@ def save_endpoint(actor, university_id: int, *, endpoint: str, username: str, se
     return row
 
 
+def remove_endpoint(actor, university_id: int) -> None:
+    """Forget the university's LRS and its credentials. Statements not yet sent stay in the outbox,
+    pending, for the next LRS set up (nothing is lost)."""
+    row = endpoint_for(university_id)
+    if row is None:
+        return
+    record(actor, "lrs.remove", row, summary=f"LRS {row.endpoint} removed")
+    db.session.delete(row)
+    db.session.flush()
+
+
 # Queueing -----------------------------------------------------------------------------------
 
 def _university_of(award: CreditAward) -> int:

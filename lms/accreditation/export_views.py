@@ -92,6 +92,25 @@ def lrs(university_id: int):
                      counts=delivery.status_counts(university_id), confirm=ConfirmForm())
 
 
+@bp.route("/partner/lrs/<int:university_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.PARTNER)
+def lrs_remove(university_id: int):
+    university = _own_university(university_id)
+    require(delivery.endpoint_for(university_id) is not None)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        delivery.remove_endpoint(current_user, university_id)
+        db.session.commit()
+        flash("The LRS and its credentials are removed. Statements not yet sent are kept, and go to the next "
+              "LRS you set up.", "success")
+        return redirect(url_for("accreditation.lrs", university_id=university_id))
+    return render_template("confirm.html", form=form, title=f"Remove {university.name}'s LRS?",
+                           message="Nothing more is sent to it, and its username and secret are deleted. "
+                                   "Statements already sent stay in the LRS.",
+                           action_label="Remove LRS", cancel_url=url_for("accreditation.lrs",
+                                                                          university_id=university_id))
+
+
 def _confirmed() -> None:
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -330,3 +330,23 @@ def test_activity_ids_lead_to_the_course_and_the_cli_checks_its_input(app, db, s
     queued = runner.invoke(args=["lms", "xapi", "queue-all", str(uid)])
     assert queued.exit_code == 0 and "Queued 2 statement(s)." in queued.output
     assert "Queued 0" in runner.invoke(args=["lms", "xapi", "queue-all", str(uid)]).output
+
+
+def test_removing_the_lrs_forgets_its_credentials_and_keeps_what_is_unsent(app, db, setting):
+    course, learner, partner, outsider = setting
+    client = partner_client(app, partner)
+    uid = university(db).id
+    assert client.get(f"/partner/lrs/{uid}/remove").status_code == 404  # nothing to remove yet
+    set_lrs(client, uid, "https://lrs.example.ac.uk/xAPI")
+    finish(db, course, learner, [1, 2])
+    stranger = partner_client(app, outsider)
+    assert stranger.get(f"/partner/lrs/{uid}/remove").status_code == 404
+    assert post_form(stranger, f"/partner/lrs/{uid}/remove", {}, page="/partner/").status_code == 404
+    page = client.get(f"/partner/lrs/{uid}/remove")
+    assert page.status_code == 200 and "Remove University of Castlebridge" in page.get_data(as_text=True)
+    assert post_form(client, f"/partner/lrs/{uid}/remove", {}).status_code == 302
+    db.session.rollback()
+    assert db.session.scalar(select(LrsEndpoint)) is None
+    assert [d.status for d in deliveries(db)] == ["pending", "pending"]
+    from lms.audit import AuditEvent
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "lrs.remove"))
