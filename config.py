@@ -88,6 +88,8 @@ class Config:
     SIGNING_KEYS_DIR = os.environ.get("SIGNING_KEYS_DIR") or None
     ISSUER_EMAIL = os.environ.get("ISSUER_EMAIL") or None
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute")
+    # A university's LRS may be on a private or loopback address only where this is on.
+    XAPI_ALLOW_PRIVATE_LRS = _bool("XAPI_ALLOW_PRIVATE_LRS", False)
 
     @classmethod
     def check(cls, app) -> None:
@@ -97,6 +99,7 @@ class Config:
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = _bool("FLASK_DEBUG", False)
+    XAPI_ALLOW_PRIVATE_LRS = _bool("XAPI_ALLOW_PRIVATE_LRS", True)
 
 
 class TestingConfig(Config):
@@ -109,6 +112,7 @@ class TestingConfig(Config):
     SERVER_NAME = None
     BASE_URL = "http://localhost"
     PASSWORD_HASHER_FAST = True  # cheaper argon2 parameters keep the suite quick
+    XAPI_ALLOW_PRIVATE_LRS = True  # the test LRS listens on 127.0.0.1
 
 
 class ProductionConfig(Config):

@@ -271,3 +271,8 @@ def content_export_command(slug: str, target: str) -> None:
     from lms.courses.exporter import export_to
     folder = export_to(_course_or_fail(slug), target)
     click.echo(f"Wrote {folder}.")
+
+
+from lms.accreditation.commands import xapi_cli  # noqa: E402
+
+lms_cli.add_command(xapi_cli)

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from config import TestingConfig
 from lms import create_app
+from lms.database import write_intent
 from lms.extensions import db as _db
 from lms.extensions import limiter
 from lms.mail import outbox as _outbox
@@ -73,12 +74,14 @@ class IsolatedClient(FlaskClient):
         if outer is not None:
             _db.session.commit()  # the request sees what the test wrote, and waits on no lock of ours
         token = _cv_app.set(None)
+        intent = write_intent.set(False)  # the request's own, as a server thread's would be
         try:
             response = super().open(*args, **kwargs)
             response.get_data()  # a streamed body runs now, inside the request's own context
             response.close()
             return response
         finally:
+            write_intent.reset(intent)  # a POST here must not make the test's own session take the write lock
             _cv_app.reset(token)
             if outer is not None:
                 _db.session.commit()  # end the test's snapshot: it sees what the request wrote

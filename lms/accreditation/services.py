@@ -140,7 +140,7 @@ def _day_bounds(filters: PortalFilters) -> tuple[datetime | None, datetime | Non
     return start, end
 
 
-def _narrow(stmt, filters: PortalFilters, moment):
+def narrow(stmt, filters: PortalFilters, moment):
     """Apply the filters to a select() that already joins PathwayRegistration."""
     if filters.pathway_id:
         stmt = stmt.where(PathwayRegistration.pathway_id == filters.pathway_id)
@@ -168,7 +168,7 @@ def registrations_for(user: User, filters: PortalFilters = PortalFilters()):
                                                         PathwayRegistration.id.desc()))
     if filters.status in {s.value for s in RegistrationStatus}:
         stmt = stmt.where(PathwayRegistration.status == filters.status)
-    return _narrow(stmt, filters, PathwayRegistration.created_at)
+    return narrow(stmt, filters, PathwayRegistration.created_at)
 
 
 def registration_counts(user: User, filters: PortalFilters) -> dict[str, int]:
@@ -176,7 +176,7 @@ def registration_counts(user: User, filters: PortalFilters) -> dict[str, int]:
     stmt = (select(PathwayRegistration.status, func.count(PathwayRegistration.id)).join(Pathway)
             .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
             .group_by(PathwayRegistration.status))
-    return dict(db.session.execute(_narrow(stmt, filters, PathwayRegistration.created_at)).all())
+    return dict(db.session.execute(narrow(stmt, filters, PathwayRegistration.created_at)).all())
 
 
 def decide(partner: User, registration: PathwayRegistration, *, approve: bool, reason: str,
@@ -198,6 +198,12 @@ def decide(partner: User, registration: PathwayRegistration, *, approve: bool, r
 
 
 # Credit -----------------------------------------------------------------------------------
+
+def queue_statements(awards: list) -> int:
+    """xAPI statements for new credit record versions, queued for universities with an LRS."""
+    from lms.accreditation.delivery import queue_statements as queue
+    return queue(awards)
+
 
 def _current(registration_id: int, pathway_module_id: int):
     from lms.accreditation.models import CreditAward
@@ -233,6 +239,7 @@ def request_credit(user: User, course: Course, *, passed: bool, mark: int, compl
         db.session.add(award)
         created.append(award)
     db.session.flush()
+    queue_statements(created)
     return created
 
 
@@ -254,6 +261,7 @@ def _revise(partner: User, award, note: str, **changes):
            summary=note.strip(), before={k: str(getattr(current, k)) for k in changes},
            after={k: str(v) for k, v in changes.items()})
     db.session.flush()
+    queue_statements([new])
     return new
 
 
@@ -299,7 +307,7 @@ def current_credit_query(user: User, filters: PortalFilters = PortalFilters()):
             .order_by(CreditAward.created_at.desc(), CreditAward.id.desc()))
     if filters.status in CREDIT_STATUSES:
         stmt = stmt.where(CreditAward.status == filters.status)
-    return _narrow(stmt, filters, CreditAward.completed_at)
+    return narrow(stmt, filters, CreditAward.completed_at)
 
 
 CREDIT_STATUSES = ("requested", "approved", "rejected")
@@ -335,7 +343,7 @@ def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
             .order_by(CreditAward.id))
     if filters.status in CREDIT_STATUSES:
         stmt = stmt.where(CreditAward.status == filters.status)
-    stmt = _narrow(stmt, filters, CreditAward.completed_at)
+    stmt = narrow(stmt, filters, CreditAward.completed_at)
     result = db.session.execute(stmt, execution_options={"stream_results": True, "yield_per": EXPORT_BATCH})
     for batch in result.partitions():
         pairs = {(row.user_id, row.course_id) for row in batch}

@@ -73,6 +73,15 @@ def _args(**changes) -> dict:
     return args
 
 
+def export_filters() -> services.PortalFilters:
+    """An export's filters (the credit records page's), or 400 naming what is wrong: never a partial file."""
+    form, filters, code = _filters(CREDIT_TABS, "", "Completed")
+    if code != 200:
+        abort(400, "The export's filters are not valid: " + "; ".join(
+            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    return filters
+
+
 @bp.get("/partner/")
 @roles_required(Role.PARTNER, Role.ADMIN)
 def portal():
@@ -174,11 +183,7 @@ def credit(award_id: int):
 @bp.get("/partner/export.csv")
 @roles_required(Role.PARTNER, Role.ADMIN)
 def export_csv():
-    form, filters, code = _filters(CREDIT_TABS, "", "Completed")
-    if code != 200:
-        abort(400, "The export's filters are not valid: " + "; ".join(
-            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
-    return Response(stream_with_context(services.credit_csv(current_user, filters)), mimetype="text/csv",
+    return Response(stream_with_context(services.credit_csv(current_user, export_filters())), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="credit-records.csv"'})
 
 

@@ -145,8 +145,13 @@ def build_credential(certificate: Certificate) -> dict:
 
 
 def _subject_uuid(certificate: Certificate) -> str:
+    return learner_uuid(certificate.user_id)
+
+
+def learner_uuid(user_id: int) -> str:
+    """The learner's stable subject id in every credential we sign (certificates and transcripts)."""
     namespace = uuid.UUID("6f1c4c1e-3f0a-4b8e-9d6a-2b1d5c7e9a10")
-    return str(uuid.uuid5(namespace, f"user:{certificate.user_id}"))
+    return str(uuid.uuid5(namespace, f"user:{user_id}"))
 
 
 def _criteria(certificate: Certificate) -> str:
@@ -182,10 +187,32 @@ class Verification:
 
 
 def verify(token: str) -> Verification:
-    """Check a VC-JWT's signature against our JWKS and the certificate's standing now."""
+    """Check a VC-JWT's signature against our JWKS and the certificate's standing now.
+
+    A CLR transcript (ClrCredential) is checked as a whole, with each credential inside it.
+    """
     from sqlalchemy import select
 
     from lms.extensions import db
+    checked = verify_signature(token)
+    if not checked.valid:
+        return checked
+    payload = checked.credential
+    if "ClrCredential" in payload.get("type", []):
+        from lms.accreditation.clr import check_transcript
+        return check_transcript(payload)
+    certificate = db.session.scalar(select(Certificate).where(Certificate.credential_id == payload["jti"]))
+    if certificate is None:
+        return Verification(False, "We have no record of this credential.", payload)
+    if certificate.revoked_at is not None:
+        return Verification(False, "The certificate behind this credential has been revoked.", payload)
+    if certificate.superseded_by_id is not None:
+        return Verification(False, "This credential has been replaced by a newer version.", payload)
+    return Verification(True, "The signature is valid and the certificate is in good standing.", payload)
+
+
+def verify_signature(token: str) -> Verification:
+    """Check a VC-JWT's signature against our JWKS, and its registered claims against its contents."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -202,15 +229,8 @@ def verify(token: str) -> Verification:
         return Verification(False, "The credential has expired.")
     except jwt.PyJWTError:
         return Verification(False, "The signature does not match: the credential has been changed.")
-    if payload["jti"] != payload.get("id") or payload["iss"] != payload.get("issuer", {}).get("id") or \
-            payload["sub"] != payload.get("credentialSubject", {}).get("id"):
+    if not isinstance(payload.get("issuer"), dict) or not isinstance(payload.get("credentialSubject"), dict) or \
+            payload["jti"] != payload.get("id") or payload["iss"] != payload["issuer"].get("id") or \
+            payload["sub"] != payload["credentialSubject"].get("id"):
         return Verification(False, "The credential's claims do not match its contents.")
-    certificate = db.session.scalar(select(Certificate).where(Certificate.credential_id == payload["jti"]))
-    if certificate is None:
-        return Verification(False, "We have no record of this credential.", payload)
-    if certificate.revoked_at is not None:
-        return Verification(False, "The certificate behind this credential has been revoked.", payload)
-    if certificate.superseded_by_id is not None:
-        return Verification(False, "This credential has been replaced by a newer version.", payload)
-    return Verification(True, "The signature is valid and the certificate is in good standing.", payload)
-
+    return Verification(True, "The signature is valid.", payload)

@@ -35,12 +35,19 @@ def ours(app, db, setting):
     new_token(app, partner)
     return {"registration": db.session.scalar(select(PathwayRegistration)).id,
             "award": db.session.scalar(select(CreditAward).order_by(CreditAward.version.desc())).id,
-            "token": db.session.scalar(select(ApiToken)).id, "partner": partner, "outsider": outsider}
+            "token": db.session.scalar(select(ApiToken)).id,
+            "university": db.session.scalar(select(Pathway)).university_id, "partner": partner, "outsider": outsider}
 
 
 def object_urls(ids) -> list[str]:
-    return [f"/partner/registrations/{ids['registration']}", f"/partner/credits/{ids['award']}",
-            f"/partner/tokens/{ids['token']}/revoke"]
+    university, registration = f"/partner/lrs/{ids['university']}", f"/partner/registrations/{ids['registration']}"
+    return [registration, f"/partner/credits/{ids['award']}", f"/partner/tokens/{ids['token']}/revoke",
+            f"{registration}/transcript.clr.jwt", f"{registration}/transcript.clr.json", university,
+            f"{university}/remove",
+            f"{university}/deliveries", f"{university}/send", f"{university}/queue", f"{university}/retry"]
+
+
+POST_ONLY = ("/send", "/queue", "/retry")
 
 
 LISTS = ["/partner/?status=", "/partner/credits/?status=", "/partner/candidates", "/partner/board",
@@ -52,13 +59,17 @@ def test_every_object_of_another_university_is_404(app, ours):
     login(client, ours["outsider"])
     token = csrf_token(client, "/partner/")
     for url in object_urls(ours):
-        assert client.get(url).status_code == 404, url
-        assert client.post(url, data={"csrf_token": token, "action": "decide", "dec-decision": "approve",
-                                      "decision": "reject", "reason": "x"}).status_code == 404, url
+        if not url.endswith(POST_ONLY):
+            assert client.get(url).status_code == 404, url
+        if "transcript" not in url and not url.endswith("/deliveries"):
+            assert client.post(url, data={"csrf_token": token, "action": "decide", "dec-decision": "approve",
+                                          "decision": "reject", "reason": "x", "endpoint": "https://lrs.example/"}
+                               ).status_code == 404, url
     owner = app.test_client()
     login(owner, ours["partner"])
     for url in object_urls(ours):
-        assert owner.get(url).status_code == 200, url  # the same URLs work for the university itself
+        if not url.endswith(POST_ONLY) and not url.endswith("/remove"):
+            assert owner.get(url).status_code in {200, 302}, url  # the same URLs work for the university itself
 
 
 def test_every_list_and_export_of_another_university_is_empty(app, ours):
@@ -71,6 +82,8 @@ def test_every_list_and_export_of_another_university_is_empty(app, ours):
     mine = list(csv.reader(io.StringIO(owner.get("/partner/export.csv").get_data(as_text=True))))
     theirs = list(csv.reader(io.StringIO(client.get("/partner/export.csv").get_data(as_text=True))))
     assert len(mine) == 4 and theirs == mine[:1]  # three versions for us; the header alone for them
+    assert len(owner.get("/partner/export.xapi.json").get_json()) == 6
+    assert client.get("/partner/export.xapi.json").get_json() == []
     other_token = new_token(app, ours["outsider"])
     for path in ("/api/v1/credit-records", "/api/v1/registrations"):
         body = get(app, path, other_token).get_json()

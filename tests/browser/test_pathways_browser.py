@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from sqlalchemy import select
 
@@ -173,7 +174,7 @@ def test_pathway_from_registration_to_exported_award(browser, live_server):
     portal.get_by_role("link", name="Cai Candidate").wait_for()
     assert_accessible(portal)
     with portal.expect_download() as download:
-        portal.get_by_role("link", name="Download these records and their history as CSV").click()
+        portal.get_by_role("link", name="CSV", exact=True).click()
     with open(download.value.path(), encoding="utf-8", newline="") as exported:
         rows = list(csv.DictReader(exported))
     assert len(rows) == 1  # filtered to approved records: the award itself
@@ -183,6 +184,12 @@ def test_pathway_from_registration_to_exported_award(browser, live_server):
         "moderation_status": "confirmed", "award_status": "approved", "record_version": "3", "credits_cats": "20",
         "fheq_level": "7"}
     assert rows[0]["certificate_code"]  # the course certificate issued on completion
+    with portal.expect_download() as download:
+        portal.get_by_role("link", name="xAPI statements (JSON)").click()
+    with open(download.value.path(), encoding="utf-8") as exported:
+        statements = json.load(exported)
+    assert [s["verb"]["id"].rsplit("/", 1)[1] for s in statements] == ["completed", "passed"]
+    assert statements[1]["actor"]["account"]["name"] == registration.reference
     portal.goto("/partner/board")
     portal.get_by_text("Cai Candidate").wait_for()
     assert_accessible(portal)
