@@ -89,6 +89,15 @@ class Config:
     ISSUER_EMAIL = os.environ.get("ISSUER_EMAIL") or None
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute")
 
+    # Stripe. Both keys empty: payments are not configured, and paid courses say so.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    # Another address for Stripe's API (a local fake in tests); empty means Stripe itself.
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").rstrip("/")
+    # Where Checkout pages live; forms may post (and be redirected) there. Empty: derived.
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "").rstrip("/")
+    CODE_RATE_LIMIT = os.environ.get("CODE_RATE_LIMIT", "10 per 10 minutes")
+
     @classmethod
     def check(cls, app) -> None:
         """Refuse to start with an unsafe setting. Subclasses add their own rules."""
@@ -109,6 +118,10 @@ class TestingConfig(Config):
     SERVER_NAME = None
     BASE_URL = "http://localhost"
     PASSWORD_HASHER_FAST = True  # cheaper argon2 parameters keep the suite quick
+    STRIPE_SECRET_KEY = ""  # tests that pay point Stripe at tests/fake_stripe.py themselves
+    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_API_BASE = ""
+    STRIPE_CHECKOUT_ORIGIN = ""
 
 
 class ProductionConfig(Config):

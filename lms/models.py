@@ -10,3 +10,4 @@ from lms.courses.models import CourseDraft  # noqa: F401,E402
 from lms.audit import AuditEvent  # noqa: F401,E402
 from lms.accreditation.models import (ApiToken, CreditAward, Pathway, PathwayModule,  # noqa: F401,E402
                                       PathwayRegistration)
+from lms.payments.models import CodeBatch, EnrolmentCode, Payment, StripeEvent  # noqa: F401,E402
