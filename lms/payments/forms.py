@@ -38,7 +38,7 @@ class CodeBatchForm(FlaskForm):
                             description="Optional; shown with the batch and in its CSV.")
 
     def validate_organisation_id(self, field):
-        if field.data not in {value for value, _ in self.organisation_id.choices}:
+        if not field.data or field.data not in {value for value, _ in self.organisation_id.choices}:
             raise ValidationError("Choose the organisation paying.")
 
     def validate_expires_on(self, field):
