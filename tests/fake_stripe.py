@@ -228,7 +228,7 @@ class FakeStripe:
                 f"{session['amount_total'] / 100:,.2f} {session['currency'].upper()}"
             return f"""<!doctype html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>Checkout · Fake Stripe</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>
 <body style="font-family: sans-serif; max-width: 32rem; margin: 2rem auto; color: #1a1a1a">
 <main>
 <h1>Pay {escape(amount)}</h1>
@@ -250,7 +250,8 @@ class FakeStripe:
         @app.get("/receipts/<charge_id>")
         def receipt(charge_id):
             charge = fake.charges.get(charge_id) or abort(404)
-            return (f"<!doctype html><html lang='en'><head><title>Receipt</title></head><body><main>"
+            return ("<!doctype html><html lang='en'><head><title>Receipt</title><link rel='icon' href='data:,'>"
+                    "</head><body><main>"
                     f"<h1>Receipt</h1><p>{charge['amount']} {charge['currency']}</p></main></body></html>")
 
         return app

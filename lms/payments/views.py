@@ -17,8 +17,8 @@ from lms.forms import ConfirmForm
 from lms.payments import bp, forms, services, stripe_api
 from lms.payments.models import CodeBatch, Payment, PaymentStatus
 from lms.security import require, roles_required
-from lms.urls import external_url, form_page
 from lms.templating import format_money
+from lms.urls import external_url, form_page
 
 
 def _visible_course(slug: str) -> Course:
@@ -93,6 +93,7 @@ def webhook():
         event = services.handle_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
     except services.WebhookSignatureError as error:
         db.session.rollback()
+        current_app.logger.warning("Stripe webhook refused: %s", error.__cause__ or error)
         return jsonify(error="Bad signature", detail=str(error)), 400
     db.session.commit()
     if event is None:
@@ -206,7 +207,8 @@ def code_batches(slug: str):
     page = db.paginate(services.batches_query(course), page=_page(), per_page=current_app.config["PER_PAGE"],
                        error_out=False)
     return form_page("payments/code_batches.html", form, course=course, page=page,
-                     redeemed=services.redeemed_counts([b.id for b in page.items]), has_organisations=bool(organisations))
+                     redeemed=services.redeemed_counts([b.id for b in page.items]),
+                     has_organisations=bool(organisations))
 
 
 @bp.get("/teach/<slug>/codes/<int:batch_id>")
