@@ -117,9 +117,10 @@ def enrol(user: User, course: Course, *, source: str = EnrolmentSource.FREE) -> 
     paid_for_archived = source == EnrolmentSource.PAYMENT and course.status == CourseStatus.ARCHIVED
     if course.status != CourseStatus.PUBLISHED and not paid_for_archived:  # a paid place is honoured
         raise EnrolmentClosedError("This course is not open for enrolment.")
-    if source == EnrolmentSource.FREE and not course.is_free:
-        raise PaymentRequiredError("This course has a fee; enrol through the payment page.")
     enrolment = enrolment_for(user, course)
+    if source == EnrolmentSource.FREE and not course.is_free and enrolment is None:
+        # A learner who left still holds their place (paid, by code or before the fee): they come back free.
+        raise PaymentRequiredError("This course has a fee; enrol through the payment page.")
     if enrolment is not None:
         if enrolment.status == EnrolmentStatus.SUSPENDED:
             raise EnrolmentClosedError("Your place on this course is suspended. Contact the course team.")

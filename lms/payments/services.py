@@ -84,6 +84,8 @@ def start_checkout(user: User, course: Course, *, success_url: str, cancel_url: 
     enrolment = courses.enrolment_for(user, course)
     if enrolment is not None and enrolment.is_active:
         raise CheckoutError("You are already enrolled on this course.")
+    if enrolment is not None and enrolment.status == EnrolmentStatus.LEFT:
+        raise CheckoutError("You already hold a place on this course: enrol again, free, from the course page.")
     client = _client()
     user_id, email = user.id, user.email
     course_id, price, currency = course.id, course.price, course.currency

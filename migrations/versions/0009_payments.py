@@ -101,7 +101,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_stripe_events_type'), ['type'], unique=False)
 
 
-
 def downgrade():
     with op.batch_alter_table('stripe_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stripe_events_type'))

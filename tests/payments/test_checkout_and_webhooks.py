@@ -263,6 +263,29 @@ def test_paying_again_after_a_refund_reinstates_the_place(client, fake_stripe, p
     assert enrolment.status == "active"
 
 
+def test_a_learner_who_paid_and_left_comes_back_free(client, fake_stripe, paid_course, learner):
+    payment, _ = buy(client, paid_course)
+    post_event(client, fake_stripe, fake_stripe.pay(payment.stripe_session_id, send=False))
+    leave = "/courses/paid-course/leave"
+    assert client.post(leave, data={"csrf_token": csrf_token(client, leave)}).status_code == 302
+    assert enrolments(learner, paid_course)[0].status == "left"
+    page = client.get("/courses/paid-course/").get_data(as_text=True)
+    assert "Enrol again" in page and "Buy a place" not in page
+    response = client.post("/courses/paid-course/buy", data={"csrf_token": csrf_token(client, "/courses/")})
+    assert response.status_code == 303 and len(fake_stripe.sessions) == 1  # no second charge
+    enrol = client.post("/courses/paid-course/enrol", data={"csrf_token": csrf_token(client, "/courses/")})
+    assert enrol.status_code == 302
+    [enrolment] = enrolments(learner, paid_course)
+    assert enrolment.status == "active" and enrolment.source == "payment"
+
+
+def test_the_free_enrol_button_cannot_take_a_paid_place(client, paid_course, learner):
+    response = client.post("/courses/paid-course/enrol", data={"csrf_token": csrf_token(client, "/courses/")})
+    assert response.status_code == 303
+    assert "This course has a fee" in client.get("/courses/paid-course/").get_data(as_text=True)
+    assert enrolments() == []
+
+
 # The success page -------------------------------------------------------------
 
 def test_success_page_asks_stripe_when_the_webhook_is_late(client, fake_stripe, paid_course, learner):

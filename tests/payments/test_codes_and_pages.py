@@ -365,3 +365,25 @@ def test_admin_payments_filter_and_export(client, course):
     rows = list(csv.reader(io.StringIO(download.get_data(as_text=True))))
     assert rows[0][:6] == ["id", "created_at", "status", "email", "name", "course"]
     assert [(r[2], r[3], r[5], r[9]) for r in rows[1:]] == [("paid", "alice@example.org", "invoiced", "£49.00")]
+
+
+# Prices ------------------------------------------------------------------------
+
+def test_a_trainer_prices_a_course_and_the_catalogue_shows_it(client, app):
+    from tests.courses.test_authoring import build_course
+    trainer = make_user("trainer")
+    login(client, trainer)
+    build_course(client, "priced")
+    details = {"title": "Running a listening exercise", "summary": "How to hear a neighbourhood.",
+               "outcomes": "Plan a listening exercise", "reading": "", "level": "cpd", "credits": "",
+               "validity_months": "", "price": "49.50", "currency": "GBP"}
+    assert post_form(client, "/author/priced/details", details).status_code == 302
+    post_form(client, "/author/priced/publish", {})
+    db.session.rollback()
+    from lms.courses.models import Course
+    course = db.session.scalar(select(Course).where(Course.slug == "priced"))
+    assert course.price == 4950 and course.currency == "GBP" and not course.is_free
+    login(client, make_user())
+    assert "£49.50" in client.get("/courses/").get_data(as_text=True)
+    page = client.get("/courses/priced/").get_data(as_text=True)
+    assert "£49.50" in page and "Online payment is not available at the moment" in page
