@@ -63,7 +63,8 @@ def test_course_page_offers_to_buy_at_the_price(client, paid_course, learner):
     assert "£49.00" in catalogue
 
 
-def test_checkout_creates_a_session_and_records_it_before_redirecting(client, fake_stripe, paid_course, learner):
+def test_checkout_creates_a_session_and_records_it_before_redirecting(app, client, fake_stripe, paid_course,
+                                                                    learner):
     payment, location = buy(client, paid_course)
     assert location == f"{fake_stripe.base_url}/c/pay/{payment.stripe_session_id}"
     assert payment.status == "pending" and payment.amount == 4900 and payment.currency == "GBP"
@@ -77,8 +78,9 @@ def test_checkout_creates_a_session_and_records_it_before_redirecting(client, fa
     assert params["line_items"][0]["price_data"] == {"currency": "gbp", "unit_amount": "4900",
                                                      "product_data": {"name": "Paid course",
                                                                       "metadata": {"course_slug": "paid-course"}}}
-    assert params["success_url"] == "http://localhost/payments/success?session_id={CHECKOUT_SESSION_ID}"
-    assert params["cancel_url"] == "http://localhost/payments/cancelled?course=paid-course"
+    base = app.config["BASE_URL"]  # links back are built on BASE_URL, never the request's Host
+    assert params["success_url"] == f"{base}/payments/success?session_id={{CHECKOUT_SESSION_ID}}"
+    assert params["cancel_url"] == f"{base}/payments/cancelled?course=paid-course"
     assert enrolments() == []
 
 
