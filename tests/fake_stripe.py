@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from html import escape
 
+import pytest
 from flask import Flask, abort, jsonify, redirect, request
 from werkzeug.serving import make_server
 
@@ -258,8 +259,6 @@ class FakeStripe:
 
 
 # Fixtures (imported by the test modules that pay) ---------------------------------
-
-import pytest  # noqa: E402
 
 STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "STRIPE_CHECKOUT_ORIGIN")
 

@@ -2,6 +2,7 @@
 browser; axe-core on the purchase, code and payments pages. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -112,6 +113,12 @@ def test_a_trainer_makes_codes_and_a_learner_redeems_one(page, browser, live_ser
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV of all 12 codes").click()
     assert download.value.suggested_filename.startswith("invoiced-course-codes-")
+    page.get_by_role("link", name="Enrolment codes for Safeguarding cohesion").click()
+    page.get_by_role("cell", name="0 of 12").wait_for()
+    assert_accessible(page)
+    shot(page, "code-batches")
+    page.get_by_role("row", name=re.compile("INV-2026-0042")).get_by_role("link").click()
+    page.get_by_role("heading", level=1, name="Codes for Castlebridge Borough Council").wait_for()
 
     db.session.rollback()
     code = db.session.scalar(select(EnrolmentCode.code).order_by(EnrolmentCode.id))

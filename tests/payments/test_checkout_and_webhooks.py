@@ -236,6 +236,10 @@ def test_a_refund_suspends_only_the_refunded_course_and_keeps_progress(client, f
     page = client.get("/courses/paid-course/").get_data(as_text=True)
     assert "Your place on this course is suspended" in page
     assert client.get(lesson).status_code == 302  # no longer readable
+    dashboard = client.get("/learning/").get_data(as_text=True)
+    assert dashboard.count("Suspended") == 1
+    purchases = client.get("/account/purchases").get_data(as_text=True)
+    assert "Refunded" in purchases and "Paid" in purchases
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "payment.refund")) is not None
 
     # Replaying the old completed event does not lift the suspension.
