@@ -91,6 +91,15 @@ class Config:
     # A university's LRS may be on a private or loopback address only where this is on.
     XAPI_ALLOW_PRIVATE_LRS = _bool("XAPI_ALLOW_PRIVATE_LRS", False)
 
+    # Stripe. Both keys empty: payments are not configured, and paid courses say so.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    # Another address for Stripe's API (a local fake in tests); empty means Stripe itself.
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").rstrip("/")
+    # Where Checkout pages live; forms may post (and be redirected) there. Empty: derived.
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "").rstrip("/")
+    CODE_RATE_LIMIT = os.environ.get("CODE_RATE_LIMIT", "10 per 10 minutes")
+
     @classmethod
     def check(cls, app) -> None:
         """Refuse to start with an unsafe setting. Subclasses add their own rules."""
@@ -113,6 +122,10 @@ class TestingConfig(Config):
     BASE_URL = "http://localhost"
     PASSWORD_HASHER_FAST = True  # cheaper argon2 parameters keep the suite quick
     XAPI_ALLOW_PRIVATE_LRS = True  # the test LRS listens on 127.0.0.1
+    STRIPE_SECRET_KEY = ""  # tests that pay point Stripe at tests/fake_stripe.py themselves
+    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_API_BASE = ""
+    STRIPE_CHECKOUT_ORIGIN = ""
 
 
 class ProductionConfig(Config):

@@ -276,3 +276,34 @@ def content_export_command(slug: str, target: str) -> None:
 from lms.accreditation.commands import xapi_cli  # noqa: E402
 
 lms_cli.add_command(xapi_cli)
+
+payments_cli = AppGroup("payments", help="Stripe payments.")
+lms_cli.add_command(payments_cli)
+
+
+@payments_cli.command("reconcile")
+@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Check Checkout Sessions created on or after this day (YYYY-MM-DD, UTC).")
+def payments_reconcile_command(since) -> None:
+    """Enrol everyone Stripe says has paid but who is not enrolled (a missed webhook). Safe to repeat."""
+    from datetime import UTC
+
+    from lms.payments import services as payments
+    try:
+        report = payments.reconcile(since.replace(tzinfo=UTC), commit=db.session.commit)
+    except payments.PaymentError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    except Exception as error:  # Stripe unreachable, say: one clear line, non-zero exit
+        db.session.rollback()
+        from lms.payments.stripe_api import StripeError
+        if isinstance(error, StripeError):
+            raise click.ClickException(f"Stripe could not be reached: {error.user_message or error}") from None
+        raise
+    db.session.commit()
+    for line in report.fixed:
+        click.echo(f"fixed   {line}")
+    for line in report.problems:
+        click.echo(f"problem {line}")
+    click.echo(f"{report.checked} completed Checkout Session(s) checked since {since:%Y-%m-%d}; "
+               f"{len(report.fixed)} fixed, {len(report.problems)} problem(s).")

@@ -77,3 +77,11 @@ def note_write_intent() -> None:
     """A before_request hook: requests that change things write from their first statement."""
     from flask import request
     write_intent.set(request.method not in {"GET", "HEAD", "OPTIONS"})
+
+
+def begin_writing() -> None:
+    """For a GET that must write (the payment success page): end the read transaction, so the next one
+    begins as a writer (BEGIN IMMEDIATE on SQLite) and never fails upgrading a stale read snapshot."""
+    from lms.extensions import db
+    db.session.commit()
+    write_intent.set(True)

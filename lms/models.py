@@ -11,3 +11,4 @@ from lms.audit import AuditEvent  # noqa: F401,E402
 from lms.accreditation.models import (ApiToken, CreditAward, Pathway, PathwayModule,  # noqa: F401,E402
                                       PathwayRegistration)
 from lms.accreditation.delivery import LrsEndpoint, XapiDelivery  # noqa: F401,E402
+from lms.payments.models import CodeBatch, EnrolmentCode, Payment, StripeEvent  # noqa: F401,E402

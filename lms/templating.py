@@ -27,16 +27,18 @@ def nav_items() -> list[dict]:
         item["url"] = url_for(item["endpoint"])
         item["current"] = request.endpoint == item["endpoint"] or (
             item["endpoint"] == "courses.catalogue" and request.endpoint in COURSE_PAGES) or (
-            item["endpoint"] == "admin.index" and request.blueprint == "admin") or (
+            item["endpoint"] == "admin.index" and (request.blueprint == "admin"
+                                                   or (request.endpoint or "").startswith("payments.admin"))) or (
             item["endpoint"] == "assessment.teach" and ((request.endpoint or "") in TEACHING_PAGES
                                                         or (request.endpoint or "").startswith("courses.author")))
     return items
 
 
 COURSE_PAGES = {"courses.detail", "courses.lesson", "courses.leave", "assessment.quiz", "assessment.attempt",
-                "assessment.summary", "assessment.review", "assessment.assignment"}
+                "assessment.summary", "assessment.review", "assessment.assignment", "payments.redeem"}
 TEACHING_PAGES = {"assessment.queue", "assessment.mark", "assessment.mark_essay", "assessment.statistics",
-                  "assessment.bank", "assessment.import_questions", "courses.report"}
+                  "assessment.bank", "assessment.import_questions", "courses.report", "payments.code_batches",
+                  "payments.code_batch"}
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
@@ -93,7 +95,9 @@ def inline_markdown(text: str):
 
 
 def register_template_helpers(app) -> None:
-    app.jinja_env.globals.update(nav_items=nav_items, page_url=page_url, Role=Role)
+    from lms.payments.stripe_api import is_configured as payments_configured
+    app.jinja_env.globals.update(nav_items=nav_items, page_url=page_url, Role=Role,
+                                 payments_configured=payments_configured)
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["money"] = format_money

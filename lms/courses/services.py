@@ -114,11 +114,13 @@ def ordered_lessons(course: Course) -> list[Lesson]:
 
 def enrol(user: User, course: Course, *, source: str = EnrolmentSource.FREE) -> Enrolment:
     """Enrol ``user`` (or bring back their earlier enrolment, progress and all)."""
-    if course.status != CourseStatus.PUBLISHED:
+    paid_for_archived = source == EnrolmentSource.PAYMENT and course.status == CourseStatus.ARCHIVED
+    if course.status != CourseStatus.PUBLISHED and not paid_for_archived:  # a paid place is honoured
         raise EnrolmentClosedError("This course is not open for enrolment.")
-    if source == EnrolmentSource.FREE and not course.is_free:
-        raise PaymentRequiredError("This course has a fee; enrol through the payment page.")
     enrolment = enrolment_for(user, course)
+    if source == EnrolmentSource.FREE and not course.is_free and enrolment is None:
+        # A learner who left still holds their place (paid, by code or before the fee): they come back free.
+        raise PaymentRequiredError("This course has a fee; enrol through the payment page.")
     if enrolment is not None:
         if enrolment.status == EnrolmentStatus.SUSPENDED:
             raise EnrolmentClosedError("Your place on this course is suspended. Contact the course team.")
@@ -144,6 +146,23 @@ def leave(enrolment: Enrolment) -> None:
         raise CourseError("You are not taking this course.")
     enrolment.status = EnrolmentStatus.LEFT.value
     enrolment.left_at = utcnow()
+    db.session.flush()
+
+
+def suspend(enrolment: Enrolment) -> None:
+    """Suspend a place (its payment was refunded): the learner keeps their progress but cannot study."""
+    if enrolment.status != EnrolmentStatus.ACTIVE:
+        raise CourseError("Only an active place can be suspended.")
+    enrolment.status = EnrolmentStatus.SUSPENDED.value
+    db.session.flush()
+
+
+def reinstate(enrolment: Enrolment) -> None:
+    """Lift a suspension (the learner paid again, or redeemed a code); progress comes back with it."""
+    if enrolment.status != EnrolmentStatus.SUSPENDED:
+        raise CourseError("Only a suspended place can be reinstated.")
+    enrolment.status = EnrolmentStatus.ACTIVE.value
+    enrolment.left_at = None
     db.session.flush()
 
 

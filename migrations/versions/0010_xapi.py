@@ -1,7 +1,7 @@
 """accreditation: xAPI delivery to a university's LRS (outbox and LRS settings)
 
 Revision ID: 0010_xapi
-Revises: 0008_api_tokens
+Revises: 0009_payments
 Create Date: 2026-11-26 01:17:52.223968
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_xapi'
-down_revision = '0008_api_tokens'
+down_revision = '0009_payments'
 branch_labels = None
 depends_on = None
 
