@@ -82,3 +82,13 @@ def assert_accessible(page) -> None:
     from axe_playwright_python.sync_playwright import Axe
     results = Axe().run(page)
     assert results.violations_count == 0, results.generate_report()
+
+
+def log_in(page, email: str) -> None:
+    """Log in through the form, as a person would, with the test password."""
+    from tests.factories import PASSWORD
+    page.goto("/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Welcome back").wait_for()

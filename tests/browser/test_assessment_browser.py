@@ -5,16 +5,8 @@ from sqlalchemy import select
 
 from lms.assessment.models import Submission
 from lms.extensions import db
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD, QUIZ_GIFT, add_trainer, enrol, make_course, make_user
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Welcome back").wait_for()
+from tests.browser.conftest import assert_accessible, log_in
+from tests.factories import QUIZ_GIFT, add_trainer, enrol, make_course, make_user
 
 
 def test_quiz_answers_survive_closing_the_browser(browser, live_server):

@@ -5,16 +5,8 @@ from sqlalchemy import select
 
 from lms.courses.models import Course, Enrolment
 from lms.extensions import db
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD, make_user
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Welcome back").wait_for()
+from tests.browser.conftest import assert_accessible, log_in
+from tests.factories import make_user
 
 
 def add_module(page, slug, title):

@@ -5,19 +5,15 @@ import re
 
 from pypdf import PdfReader
 
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD, enrol, make_course, make_user
+from tests.browser.conftest import assert_accessible, log_in
+from tests.factories import enrol, make_course, make_user
 
 
 def test_complete_download_and_verify(page, live_server):
     course = make_course("short-course", modules=1, lessons=2, title="A short course on cohesion")
     learner = make_user(email="finisher@example.org", name="Nia Finisher")
     enrol(learner, course)
-    page.goto("/login")
-    page.get_by_label("Email address").fill(learner.email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Welcome back").wait_for()
+    log_in(page, learner.email)
 
     page.goto(f"/courses/{course.slug}/resume")
     page.get_by_role("button", name="Mark as complete and continue").click()

@@ -8,8 +8,8 @@ import pytest
 from lms.courses.content import read_tree
 from lms.courses.importer import load_courses
 from lms.extensions import db
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD, make_user
+from tests.browser.conftest import assert_accessible, log_in
+from tests.factories import make_user
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
@@ -18,14 +18,6 @@ CONTENT = Path(__file__).resolve().parents[2] / "content"
 def shipped_courses(app):
     load_courses(read_tree(CONTENT))
     db.session.commit()
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Welcome back").wait_for()
 
 
 def test_find_enrol_read_and_resume(page, shipped_courses):

@@ -7,8 +7,7 @@ from lms.accounts.models import Organisation, OrganisationMember
 from lms.accreditation.models import CreditAward, Pathway, PathwayModule, PathwayRegistration
 from lms.database import utcnow
 from lms.extensions import db
-from tests.browser.conftest import ARTIFACTS, assert_accessible
-from tests.browser.test_pathways_browser import log_in
+from tests.browser.conftest import ARTIFACTS, assert_accessible, log_in
 from tests.factories import make_course, make_user
 
 

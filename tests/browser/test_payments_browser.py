@@ -11,17 +11,9 @@ from lms.accounts.models import Organisation
 from lms.courses.models import Enrolment
 from lms.extensions import db
 from lms.payments.models import EnrolmentCode, Payment, StripeEvent
-from tests.browser.conftest import ARTIFACTS, assert_accessible
-from tests.factories import PASSWORD, add_trainer, make_course, make_user
+from tests.browser.conftest import ARTIFACTS, assert_accessible, log_in
+from tests.factories import add_trainer, make_course, make_user
 from tests.fake_stripe import fake_stripe, fake_stripe_server  # noqa: F401  (fixtures)
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Welcome back").wait_for()
 
 
 def shot(page, name):
