@@ -44,3 +44,14 @@ class CodeBatchForm(FlaskForm):
     def validate_expires_on(self, field):
         if field.data and field.data < date.today():
             raise ValidationError("The expiry date must be today or later.")
+
+
+class BatchExpiryForm(FlaskForm):
+    expires_on = DateField("New expiry date", validators=[InputRequired("Enter the new expiry date.")],
+                           description="The last day an unused code can be used. Codes already used keep "
+                                       "their places.")
+
+    def validate_expires_on(self, field):
+        if field.data and field.data < date.today():
+            raise ValidationError("The expiry date must be today or later. To stop the unused codes at once, "
+                                  "end the batch now.")

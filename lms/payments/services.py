@@ -417,6 +417,25 @@ def create_code_batch(actor: User, course: Course, organisation: Organisation, *
     return batch
 
 
+def change_batch_expiry(actor: User, batch: CodeBatch, expires_on: date) -> None:
+    """Move the last day the batch's unused codes work: later to extend, or to yesterday to end them now.
+
+    Codes already used are not affected: their places stay.
+    """
+    yesterday = utcnow().date() - timedelta(days=1)
+    if expires_on < yesterday:
+        raise CodeError("The new expiry date must be today or later (or end the batch now).")
+    if expires_on == batch.expires_on:
+        return
+    before = batch.expires_on
+    batch.expires_on = expires_on
+    audit.record(actor, "codes.expiry", batch,
+                 summary=("Unused codes ended" if expires_on == yesterday else "Expiry changed") +
+                 f" for {batch.organisation.name}'s codes on {batch.course.title}",
+                 before={"expires_on": before.isoformat()}, after={"expires_on": expires_on.isoformat()})
+    db.session.flush()
+
+
 def redeem_code(user: User, course: Course, text: str) -> Enrolment:
     """Use one code for a place on ``course``. Two learners racing for one code: one enrolment."""
     code = db.session.scalar(select(EnrolmentCode).where(EnrolmentCode.code == normalise_code(text))

@@ -1,7 +1,7 @@
 """Buying a place, Stripe's webhook, the success page, enrolment codes, purchases and the admin's payments."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -226,9 +226,48 @@ def code_batch(slug: str, batch_id: int):
     else:
         status = ""
     page = db.paginate(stmt, page=_page(), per_page=100, error_out=False)
+    return _batch_page(course, batch, page, status, forms.BatchExpiryForm(expires_on=batch.expires_on))
+
+
+def _batch_page(course, batch, page, status, expiry_form, code=200):
     return render_template("payments/code_batch.html", course=course, batch=batch, page=page, status=status,
                            redeemed=services.redeemed_counts([batch.id]).get(batch.id, 0),
-                           today=date.today())
+                           today=date.today(), expiry_form=expiry_form), code
+
+
+@bp.post("/teach/<slug>/codes/<int:batch_id>/expiry")
+@login_required
+def code_batch_expiry(slug: str, batch_id: int):
+    course = _taught(slug)
+    batch = _batch(course, batch_id)
+    form = forms.BatchExpiryForm()
+    if form.validate_on_submit():
+        services.change_batch_expiry(current_user, batch, form.expires_on.data)
+        db.session.commit()
+        flash(f"The unused codes now work until {batch.expires_on.strftime('%d %B %Y').lstrip('0')}.", "success")
+        return redirect(url_for("payments.code_batch", slug=course.slug, batch_id=batch.id))
+    page = db.paginate(services.codes_query(batch), page=1, per_page=100, error_out=False)
+    return _batch_page(course, batch, page, "", form, 422)
+
+
+@bp.route("/teach/<slug>/codes/<int:batch_id>/end", methods=["GET", "POST"])
+@login_required
+def code_batch_end(slug: str, batch_id: int):
+    course = _taught(slug)
+    batch = _batch(course, batch_id)
+    form = ConfirmForm()
+    back = url_for("payments.code_batch", slug=course.slug, batch_id=batch.id)
+    if form.validate_on_submit():
+        services.change_batch_expiry(current_user, batch, date.today() - timedelta(days=1))
+        db.session.commit()
+        flash(f"The unused codes for {batch.organisation.name} no longer work. Places already taken are kept.",
+              "success")
+        return redirect(back)
+    unused = batch.size - services.redeemed_counts([batch.id]).get(batch.id, 0)
+    return render_template("confirm.html", form=form, title=f"End {batch.organisation.name}'s codes now?",
+                           message=f"The {unused} unused code{'s' if unused != 1 else ''} in this batch will stop "
+                                   "working at once. Learners who already used a code keep their places.",
+                           action_label="End the unused codes", cancel_url=back)
 
 
 @bp.get("/teach/<slug>/codes/<int:batch_id>.csv")

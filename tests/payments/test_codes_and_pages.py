@@ -136,6 +136,43 @@ def test_admins_see_every_batch(client, course, employer):
     assert "Invoiced course" in html and "Second course" in html and html.count("0 of 3") == 2
 
 
+def test_the_team_extends_a_batch_or_ends_its_unused_codes(client, course, employer):
+    batch = make_batch(course, employer, size=2)
+    trainer = make_user("trainer")
+    add_trainer(course, trainer)
+    learner = make_user("learner")
+    services.redeem_code(learner, course, batch.codes[0].code)
+    db.session.commit()
+    unused = batch.codes[1].code
+    login(client, trainer)
+    url = f"/teach/invoiced/codes/{batch.id}"
+    later = date.today() + timedelta(days=200)
+    response = post_form(client, f"{url}/expiry", {"expires_on": later.isoformat()}, page=url)
+    assert response.status_code == 302
+    db.session.rollback()
+    assert db.session.get(CodeBatch, batch.id).expires_on == later
+    past = post_form(client, f"{url}/expiry", {"expires_on": "2020-01-01"}, page=url)
+    assert past.status_code == 422 and "end the batch now" in past.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(CodeBatch, batch.id).expires_on == later
+
+    confirm = client.get(f"{url}/end").get_data(as_text=True)
+    assert "The 1 unused code in this batch will stop working at once." in confirm
+    assert post_form(client, f"{url}/end", {}).status_code == 302
+    db.session.rollback()
+    assert db.session.get(CodeBatch, batch.id).expires_on == date.today() - timedelta(days=1)
+    with pytest.raises(services.CodeError, match="That code expired"):
+        services.redeem_code(make_user("learner"), course, unused)
+    db.session.rollback()
+    assert enrolment_count(course) == 1  # the place already taken stays
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "codes.expiry")).all()
+    assert len(actions) == 2
+
+    login(client, make_user("trainer"))  # not on the course team
+    assert post_form(client, f"{url}/expiry", {"expires_on": later.isoformat()}, page="/account").status_code == 404
+    assert client.get(f"{url}/end").status_code == 404
+
+
 # Redeeming codes --------------------------------------------------------------
 
 def test_a_learner_redeems_a_code_on_the_course_page(client, course, employer):
