@@ -87,7 +87,7 @@ def start_checkout(user: User, course: Course, *, success_url: str, cancel_url: 
     if enrolment is not None and enrolment.status == EnrolmentStatus.LEFT:
         raise CheckoutError("You already hold a place on this course: enrol again, free, from the course page.")
     client = _client()
-    user_id, email = user.id, user.email
+    user_id = user.id  # read now: release() below expires the loaded objects
     course_id, price, currency = course.id, course.price, course.currency
     params = {
         "mode": "payment",
