@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,8 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reportlab.pdfgen import canvas  # noqa: E402
 
-from config import TestingConfig  # noqa: E402
-from lms import create_app  # noqa: E402
+from bench.common import fresh_app  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
 
@@ -44,11 +42,8 @@ def main() -> None:
     parser.add_argument("--pdfs", type=int, default=300)
     parser.add_argument("--issue", type=int, default=10_000)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'bench.sqlite3'}",
-                     BASE_URL="https://learn.example.org")
+    app = fresh_app(BASE_URL="https://learn.example.org")
     with app.app_context(), app.test_request_context():
-        db.create_all()
         from lms.accounts.services import create_user
         from lms.certificates.services import issue_certificate
         from lms.certificates.views import render_certificate_pdf

@@ -9,14 +9,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from config import TestingConfig  # noqa: E402
-from lms import create_app  # noqa: E402
+from bench.common import fresh_app  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
 
@@ -32,11 +30,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    app = fresh_app(args.database_url)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         from lms.accounts.models import Organisation, OrganisationMember
         from lms.accounts.services import create_user
         from lms.accreditation.models import Pathway, PathwayModule

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,8 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
-from config import TestingConfig  # noqa: E402
-from lms import create_app  # noqa: E402
+from bench.common import fresh_app  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
 
@@ -37,11 +35,9 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    app = fresh_app(args.database_url)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         from lms.accounts.models import User, UserRole
         from lms.accounts.services import create_user, hash_password
         from lms.courses.importer import load_courses
