@@ -205,18 +205,25 @@ lms_cli.add_command(certificates_cli)
 @certificates_cli.command("issue")
 @click.option("--course", "slug", required=True, help="The course's slug.")
 def certificates_issue_command(slug: str) -> None:
-    """Issue any missing certificates for learners who have completed the course."""
-    from sqlalchemy import select
+    """Issue any missing certificates for learners who have completed the course.
 
-    from lms.certificates.services import current_certificate, issue_certificate
+    A learner who has ever had one for the course is left alone: a revoked certificate stays revoked.
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from lms.certificates.models import Certificate
+    from lms.certificates.services import issue_certificate
     from lms.courses.models import Enrolment
     course = _course_or_fail(slug)
     done = db.session.scalars(select(Enrolment).where(Enrolment.course_id == course.id,
-                                                      Enrolment.completed_at.is_not(None))).all()
+                                                      Enrolment.completed_at.is_not(None))
+                              .options(selectinload(Enrolment.user))).all()
+    certified = set(db.session.scalars(select(Certificate.user_id).where(Certificate.course_id == course.id)))
     issued = 0
     with click.progressbar(done, label="Issuing certificates", show_pos=True) as bar:
         for enrolment in bar:
-            if current_certificate(enrolment.user, course) is None:
+            if enrolment.user_id not in certified:
                 issue_certificate(enrolment.user, course, completed_at=enrolment.completed_at)
                 issued += 1
                 if issued % 500 == 0:

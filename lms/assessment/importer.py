@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.assessment import questions as qtypes
 from lms.assessment.gift import GiftQuestion
@@ -42,6 +42,26 @@ def save_gift_question(course: Course, category: QuestionCategory, gq: GiftQuest
     return question, created or changed
 
 
+def refused_removals(module: Module, mf: ModuleFile) -> list[str]:
+    """What the files take away that learners have used: a quiz attempted, an assignment submitted.
+
+    Deleting either would delete the learners' attempts or submissions with it, so the load is refused.
+    """
+    from lms.assessment.models import QuizAttempt, Submission
+    if module.id is None:
+        return []
+    problems = []
+    if mf.quiz is None and db.session.scalar(select(func.count(QuizAttempt.id)).join(
+            Quiz, Quiz.id == QuizAttempt.quiz_id).where(Quiz.module_id == module.id)):
+        problems.append(f"the quiz of module '{module.slug}' was removed, but learners have attempted it; "
+                        "put it back to keep their attempts")
+    if mf.assignment is None and db.session.scalar(select(func.count(Submission.id)).join(
+            Assignment, Assignment.id == Submission.assignment_id).where(Assignment.module_id == module.id)):
+        problems.append(f"the assignment of module '{module.slug}' was removed, but learners have started it; "
+                        "put it back to keep their work and marks")
+    return problems
+
+
 def load_module_assessment(course: Course, module: Module, mf: ModuleFile) -> bool:
     """Bring the module's quiz and assignment in line with its files; True when anything changed."""
     db.session.flush()  # the module needs its id
@@ -54,7 +74,7 @@ def _load_quiz(course: Course, module: Module, mf: ModuleFile) -> bool:
     quiz = db.session.scalar(select(Quiz).where(Quiz.module_id == module.id))
     if mf.quiz is None:
         if quiz is not None:
-            db.session.delete(quiz)
+            db.session.delete(quiz)  # nobody has attempted it: refused_removals() checked
             return True
         return False
     changed = False
@@ -92,7 +112,7 @@ def _load_assignment(module: Module, mf: ModuleFile) -> bool:
     af = mf.assignment
     if af is None:
         if assignment is not None:
-            db.session.delete(assignment)  # refused earlier if anyone submitted
+            db.session.delete(assignment)  # nobody has started it: refused_removals() checked
             return True
         return False
     changed = assignment is None

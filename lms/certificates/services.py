@@ -86,7 +86,9 @@ def evaluate(user: User, course: Course, *, now: datetime | None = None) -> Eval
     modules = db.session.scalars(select(Module).where(Module.course_id == course.id, Module.archived.is_(False))
                                  .options(selectinload(Module.lessons))).all()
     module_ids = [m.id for m in modules]
-    done_lessons = set(db.session.scalars(select(LessonProgress.lesson_id).where(LessonProgress.user_id == user.id)))
+    done_lessons = set(db.session.scalars(select(LessonProgress.lesson_id).where(
+        LessonProgress.user_id == user.id,
+        LessonProgress.lesson_id.in_([lesson.id for m in modules for lesson in m.lessons] or [0]))))
     quizzes = {q.module_id: q for q in db.session.scalars(select(Quiz).where(Quiz.module_id.in_(module_ids or [0])))}
     passed = _passed_quizzes(user, list(quizzes.values()))
     completed = {c.module_id for c in db.session.scalars(

@@ -287,7 +287,8 @@ def author_quiz_remove(slug: str, module: str):
         drafts.set_quiz(cf, module, None, "")
         return _save(course, cf, f"quiz of “{current.title}” removed")
     return render_template("confirm.html", form=form, title=f"Remove the quiz of “{current.title}”?",
-                           message="Attempts already made are kept with the learners' records.",
+                           message="Once learners have attempted it, publishing without it is refused: "
+                                   "their attempts are never deleted.",
                            action_label="Remove quiz", cancel_url=url_for("courses.author", slug=course.slug))
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import func, select
 
-from lms.assessment.importer import load_module_assessment
+from lms.assessment.importer import load_module_assessment, refused_removals
 from lms.courses import services
 from lms.courses.content import ContentError, ContentInvalid, CourseFile, ModuleFile
 from lms.courses.models import Course, CourseMedia, CourseStatus, Lesson, LessonProgress, LessonVersion, Module
@@ -126,7 +126,10 @@ def _load_course(course: Course, cf: CourseFile, archive: bool, progress: dict[i
         changed |= assign_changed(module, title=mf.title, summary=mf.summary, position=position,
                            cpd_hours=Decimal(mf.cpd_hours), archived=False)
         changed |= _load_lessons(course, module, mf, archive, progress, report, errors)
-        changed |= load_module_assessment(course, module, mf)
+        refused = refused_removals(module, mf)
+        errors.extend(ContentError(cf.path, cf.modules_line, problem) for problem in refused)
+        if not refused:
+            changed |= load_module_assessment(course, module, mf)
     activity = _assessment_activity([m.id for m in modules.values() if not m.archived])
     for module in modules.values():
         if module.archived:

@@ -211,3 +211,18 @@ def test_bulk_issue_command(db, make_user, runner):
     again = runner.invoke(args=["lms", "certificates", "issue", "--course", "bulk-course"])
     assert "Issued 0 certificate(s); 3 already had one" in again.output
     assert len(db.session.scalars(select(Enrolment)).all()) == 3
+
+
+def test_bulk_issue_leaves_a_revoked_certificate_revoked(db, make_user, runner):
+    from lms.certificates.models import Certificate
+    from lms.certificates.services import revoke
+    course = make_course("bulk-course", modules=1, lessons=1)
+    learner = make_user()
+    enrol(learner, course).completed_at = utcnow()
+    db.session.commit()
+    runner.invoke(args=["lms", "certificates", "issue", "--course", "bulk-course"])
+    revoke(make_user("admin"), db.session.scalar(select(Certificate)), "Issued in error.")
+    db.session.commit()
+    again = runner.invoke(args=["lms", "certificates", "issue", "--course", "bulk-course"])
+    assert "Issued 0 certificate(s)" in again.output
+    assert [c.revoked_at is not None for c in db.session.scalars(select(Certificate))] == [True]

@@ -331,3 +331,26 @@ def test_removing_a_module_with_quiz_attempts_is_refused(runner, db, tmp_path, m
     shutil.rmtree(second)
     refused = load(runner, tmp_path)
     assert refused.exit_code == 1 and "module 'second-module' was removed, but learners have progress" in refused.output
+
+
+def test_removing_an_attempted_quiz_or_started_assignment_is_refused(db, make_user):
+    from lms.assessment import assignments
+    from lms.assessment import services as quizzes
+    from lms.assessment.models import Assignment, Quiz, QuizAttempt, Submission
+    from lms.courses.content import ContentInvalid
+    from lms.courses.importer import load_courses
+    from tests.factories import QUIZ_GIFT, course_file, make_course
+    course = make_course("kept-work", quiz=QUIZ_GIFT, assignment={}, level="7")
+    learner = make_user()
+    enrolment = enrol(learner, course)
+    quizzes.start_attempt(learner, db.session.scalar(select(Quiz)))
+    assignments.save_draft(learner, db.session.scalar(select(Assignment)), enrolment, "My draft.")
+    db.session.commit()
+    with pytest.raises(ContentInvalid) as raised:
+        load_courses([course_file("kept-work", level="7")])  # the same course without its quiz and assignment
+    db.session.rollback()
+    messages = " ".join(str(e) for e in raised.value.errors)
+    assert "the quiz of module 'module-1' was removed, but learners have attempted it" in messages
+    assert "the assignment of module 'module-1' was removed, but learners have started it" in messages
+    assert db.session.scalar(select(func.count(QuizAttempt.id))) == 1
+    assert db.session.scalar(select(func.count(Submission.id))) == 1
