@@ -114,8 +114,8 @@ def ordered_lessons(course: Course) -> list[Lesson]:
 
 def enrol(user: User, course: Course, *, source: str = EnrolmentSource.FREE) -> Enrolment:
     """Enrol ``user`` (or bring back their earlier enrolment, progress and all)."""
-    paid_for_archived = source == EnrolmentSource.PAYMENT and course.status == CourseStatus.ARCHIVED
-    if course.status != CourseStatus.PUBLISHED and not paid_for_archived:  # a paid place is honoured
+    # A paid place is honoured whatever became of the course after the learner paid.
+    if course.status != CourseStatus.PUBLISHED and source != EnrolmentSource.PAYMENT:
         raise EnrolmentClosedError("This course is not open for enrolment.")
     enrolment = enrolment_for(user, course)
     if source == EnrolmentSource.FREE and not course.is_free and enrolment is None:
@@ -150,9 +150,10 @@ def leave(enrolment: Enrolment) -> None:
 
 
 def suspend(enrolment: Enrolment) -> None:
-    """Suspend a place (its payment was refunded): the learner keeps their progress but cannot study."""
-    if enrolment.status != EnrolmentStatus.ACTIVE:
-        raise CourseError("Only an active place can be suspended.")
+    """Suspend a place (its payment was refunded): the learner keeps their progress but cannot study,
+    nor come back free after leaving."""
+    if enrolment.status == EnrolmentStatus.SUSPENDED:
+        raise CourseError("This place is already suspended.")
     enrolment.status = EnrolmentStatus.SUSPENDED.value
     db.session.flush()
 

@@ -127,6 +127,7 @@ class Fulfilment:
     payment: Payment | None
     changed: bool
     message: str
+    problem: bool = False  # a person must look: listed for admins under "needing attention"
 
 
 def _field(obj, name, default=None):
@@ -155,7 +156,7 @@ def fulfil_session(session) -> Fulfilment:
     payment = payment_for_session(session_id) if session_id else None
     if payment is None:
         return Fulfilment(None, False, f"Checkout Session {session_id} is not one of ours: no payment is recorded "
-                                       "for it. Nobody was enrolled.")
+                                       "for it. Nobody was enrolled.", problem=True)
     if _field(session, "payment_status") not in ("paid", "no_payment_required"):
         return Fulfilment(payment, False, f"Checkout Session {session_id} is not paid yet "
                                           f"({_field(session, 'payment_status', 'unknown')}).")
@@ -168,8 +169,12 @@ def fulfil_session(session) -> Fulfilment:
     course = db.session.get(Course, payment.course_id) if payment.course_id else None
     if user is None or course is None:
         return Fulfilment(payment, moved, f"Payment {payment.id} is paid but its learner or course no longer "
-                                          "exists. Nobody was enrolled.")
+                                          "exists. Nobody was enrolled.", problem=True)
     enrolment = courses.enrolment_for(user, course)
+    if moved and enrolment is not None and enrolment.is_active:
+        return Fulfilment(payment, True, f"Payment {payment.id} is paid, but {user.email} already had an active "
+                                         f"place on {course.slug}: a second payment for one place, to refund.",
+                          problem=True)
     if moved or enrolment is None:
         # Newly paid (or paid with no enrolment at all): give the place. A replay of an old event after a
         # refund moves nothing, so it never lifts the suspension.
@@ -182,7 +187,7 @@ def fail_session(session) -> Fulfilment:
     """An asynchronous payment (such as a bank debit) failed: the payment is marked failed."""
     payment = payment_for_session(_field(session, "id", ""))
     if payment is None:
-        return Fulfilment(None, False, f"Checkout Session {_field(session, 'id')} is not one of ours.")
+        return Fulfilment(None, False, f"Checkout Session {_field(session, 'id')} is not one of ours.", problem=True)
     moved = _move(payment, PaymentStatus.FAILED, allowed_from={PaymentStatus.PENDING})
     return Fulfilment(payment, moved, f"Payment {payment.id} failed." if moved else
                       f"Payment {payment.id} is {payment.status}; left as it is.")
@@ -195,7 +200,7 @@ def refund_charge(charge) -> Fulfilment:
         if intent_id else None
     if payment is None:
         return Fulfilment(None, False, f"Charge {_field(charge, 'id')} (payment intent {intent_id}) does not match "
-                                       "any payment of ours.")
+                                       "any payment of ours.", problem=True)
     if not _field(charge, "refunded", False):
         refunded = _field(charge, "amount_refunded", 0)
         return Fulfilment(payment, False, f"Payment {payment.id} was partly refunded ({refunded} of "
@@ -206,8 +211,8 @@ def refund_charge(charge) -> Fulfilment:
         return Fulfilment(payment, False, f"Payment {payment.id} was already {payment.status}.")
     enrolment = db.session.scalar(select(Enrolment).where(Enrolment.user_id == payment.user_id,
                                                           Enrolment.course_id == payment.course_id))
-    if enrolment is not None and enrolment.status == EnrolmentStatus.ACTIVE:
-        courses.suspend(enrolment)
+    if enrolment is not None and enrolment.status != EnrolmentStatus.SUSPENDED:
+        courses.suspend(enrolment)  # a learner who left first must not come back free
     audit.record(None, "payment.refund", payment, summary=f"Payment {payment.id} refunded; the place on course "
                  f"{payment.course_id} is suspended (progress kept).")
     return Fulfilment(payment, True, f"Payment {payment.id} refunded; enrolment suspended.")
@@ -247,7 +252,7 @@ def handle_webhook(payload: bytes, signature: str | None) -> StripeEvent | None:
     else:
         result = handler(obj)
         stored.payment_id = result.payment.id if result.payment else None
-        if result.payment is None:
+        if result.problem:
             stored.problem = result.message
         else:
             stored.outcome = result.message
@@ -319,7 +324,9 @@ def reconcile(since: datetime, *, commit=None) -> ReconcileReport:
                                        "metadata); left alone.")
                 continue
         result = fulfil_session(session)
-        if result.changed or created:
+        if result.problem:
+            report.problems.append(f"{session.id}: {result.message}")
+        elif result.changed or created:
             line = result.message + (" A missing payment record was created." if created else "")
             report.fixed.append(f"{session.id}: {line}")
             audit.record(None, "payment.reconcile", payment, summary=line)

@@ -11,7 +11,7 @@ from lms.audit import AuditEvent
 from lms.courses.models import Enrolment, LessonProgress
 from lms.extensions import db
 from lms.payments.models import Payment, StripeEvent
-from tests.factories import csrf_token, login, make_course, make_user
+from tests.factories import csrf_token, login, make_course, make_user, post_form
 
 pytestmark = pytest.mark.usefixtures("fake_stripe")
 
@@ -417,3 +417,34 @@ def _pending_payment(fake, user, course) -> Payment:
     db.session.add(payment)
     db.session.commit()
     return payment
+
+
+def test_a_refund_after_leaving_suspends_the_place_so_it_does_not_come_back_free(client, fake_stripe, paid_course,
+                                                                                  learner):
+    payment, _ = buy(client, paid_course)
+    post_event(client, fake_stripe, fake_stripe.pay(payment.stripe_session_id, send=False))
+    post_form(client, "/courses/paid-course/leave", {})
+    assert enrolments(learner, paid_course)[0].status == "left"
+    post_event(client, fake_stripe, fake_stripe.refund(payment.stripe_session_id, send=False))
+    assert enrolments(learner, paid_course)[0].status == "suspended"
+    post_form(client, "/courses/paid-course/enrol", {}, page="/courses/paid-course/")
+    assert enrolments(learner, paid_course)[0].status == "suspended"
+
+
+def test_a_second_payment_for_a_held_place_is_flagged_for_a_refund(client, fake_stripe, paid_course, learner):
+    first, _ = buy(client, paid_course)
+    second, _ = buy(client, paid_course)  # two tabs: two Checkout Sessions before either is paid
+    post_event(client, fake_stripe, fake_stripe.pay(first.stripe_session_id, send=False))
+    response = post_event(client, fake_stripe, fake_stripe.pay(second.stripe_session_id, send=False))
+    assert response.status_code == 200 and "a second payment for one place" in response.json["problem"]
+    assert len(enrolments(learner, paid_course)) == 1
+
+
+def test_a_payment_confirmed_after_the_course_went_back_to_draft_still_enrols(client, fake_stripe, paid_course,
+                                                                               learner):
+    payment, _ = buy(client, paid_course)
+    paid_course.status = "draft"
+    db.session.commit()
+    response = post_event(client, fake_stripe, fake_stripe.pay(payment.stripe_session_id, send=False))
+    assert response.status_code == 200
+    assert enrolments(learner, paid_course)[0].status == "active"
