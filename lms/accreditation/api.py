@@ -97,7 +97,8 @@ def _cursor() -> tuple[datetime, int] | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-        return datetime.fromisoformat(data["t"]), int(data["i"])
+        moment = datetime.fromisoformat(data["t"])
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), int(data["i"])
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         raise ApiError(400, "cursor is not one this API gave out; start again without it.") from None
 

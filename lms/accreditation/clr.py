@@ -18,15 +18,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-import jwt
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from lms.accreditation.models import CreditAward, Pathway, PathwayModule, PathwayRegistration
 from lms.accreditation.xapi import module_activity_id, pathway_activity_id
-from lms.certificates.credentials import (OB_CONTEXT, OB_SCHEMA, Verification, hashed_email, issuer_profile,
-                                          learner_uuid, sign, verify_signature)
+from lms.certificates.credentials import (OB_CONTEXT, OB_SCHEMA, Verification, current_key, hashed_email,
+                                          issuer_profile, learner_uuid, sign, verify_signature)
 from lms.extensions import db
 
 CLR_CONTEXT = ["https://www.w3.org/ns/credentials/v2",
@@ -107,7 +106,7 @@ def pathway_achievement(pathway: Pathway) -> dict:
         "achievementType": "LearningProgram",
         "name": pathway.title,
         "description": f"Modules counting towards a {pathway.award} awarded by {pathway.university.name}: "
-                       f"{pathway.credits_required} UK credits ({pathway.credits_required // 2} ECTS) needed.",
+                       f"{pathway.credits_required} UK credits ({pathway.credits_required / 2:g} ECTS) needed.",
         "criteria": {"narrative": f"{pathway.credits_required} approved UK credits at FHEQ level {pathway.level}, "
                                   f"and the decision of {pathway.university.name}'s board of examiners."},
         "creditsAvailable": float(pathway.credits_required),
@@ -154,7 +153,7 @@ def achievement_credential(award: CreditAward, profile: dict) -> dict:
     }
 
 
-def build_transcript(registration: PathwayRegistration) -> tuple[dict, list[str]]:
+def build_transcript(registration: PathwayRegistration, key=None) -> tuple[dict, list[str]]:
     """The ClrCredential (unsigned) and the signed module credentials inside it."""
     awards = transcript_awards(registration)
     if not awards:
@@ -164,9 +163,10 @@ def build_transcript(registration: PathwayRegistration) -> tuple[dict, list[str]
     pathway = registration.pathway
     profile = {k: v for k, v in issuer_profile().items() if v is not None}
     embedded, tokens = [], []
+    key = key or current_key()  # read from disk once, not once per module
     for award in awards:
         credential = achievement_credential(award, profile)
-        token = sign(credential)
+        token = sign(credential, key)
         tokens.append(token)
         embedded.append({**credential, "proof": [{"type": "JwtProof2020", "jwt": token}]})
     clr_id = _urn(f"clr|{registration.id}|" + ",".join(str(a.id) for a in awards))
@@ -197,14 +197,9 @@ def build_transcript(registration: PathwayRegistration) -> tuple[dict, list[str]
 
 
 def signed_transcript(registration: PathwayRegistration) -> str:
-    credential, _ = build_transcript(registration)
-    return sign(credential)
-
-
-def decode_transcript(token: str) -> dict:
-    """The credential inside a transcript JWT we have just signed (for the readable JSON download)."""
-    payload = jwt.decode(token, options={"verify_signature": False})
-    return {k: v for k, v in payload.items() if k not in REGISTERED_CLAIMS}
+    key = current_key()
+    credential, _ = build_transcript(registration, key)
+    return sign(credential, key)
 
 
 def check_transcript(payload: dict) -> Verification:

@@ -45,14 +45,14 @@ def export_xapi():
 # LRS settings and deliveries --------------------------------------------------------------
 
 def _own_university(university_id: int) -> Organisation:
-    require(university_id in services.partner_university_ids(current_user))
+    require(university_id in services.member_university_ids(current_user))
     return db.session.get(Organisation, university_id)
 
 
 @bp.get("/partner/lrs/")
 @roles_required(Role.PARTNER)
 def lrs_index():
-    universities = services.partner_university_ids(current_user)
+    universities = services.member_university_ids(current_user)
     require(bool(universities), 403)
     if len(universities) == 1:
         return redirect(url_for("accreditation.lrs", university_id=universities[0]))
@@ -177,14 +177,17 @@ def lrs_deliveries(university_id: int):
 
 def _transcript_response(registration: PathwayRegistration, kind: str, back: str):
     try:
-        token = clr.signed_transcript(registration)
+        if kind == "json":  # the same credential, readable: the JWT download carries its signature
+            credential, _ = clr.build_transcript(registration)
+        else:
+            token = clr.signed_transcript(registration)
     except clr.EmptyTranscriptError as error:
         return render_template("accreditation/transcript_empty.html", registration=registration,
                                message=str(error), back=back), 404
     filename = f"transcript-{registration.reference}"
     if kind == "json":
         import json
-        body = json.dumps(clr.decode_transcript(token), indent=2, ensure_ascii=False)
+        body = json.dumps(credential, indent=2, ensure_ascii=False)
         return Response(body, mimetype="application/json",
                         headers={"Content-Disposition": f'attachment; filename="{filename}.clr.json"'})
     return Response(token, mimetype="application/jwt",

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Organisation, OrganisationKind, OrganisationMember, Role, User
+from lms.accreditation import delivery
 from lms.accreditation.content import PathwayFile
 from lms.accreditation.models import Pathway, PathwayModule, PathwayRegistration, RegistrationStatus
 from lms.audit import record
@@ -95,7 +96,11 @@ def register(user: User, pathway: Pathway, *, legal_name: str, date_of_birth: da
     if not consent:
         raise PathwayError("You must agree to share your records with the university to register.")
     today = utcnow().date()
-    if not date(1900, 1, 1) <= date_of_birth <= today.replace(year=today.year - 16):
+    try:
+        sixteen_years_ago = today.replace(year=today.year - 16)
+    except ValueError:  # 29 February, and that year has none
+        sixteen_years_ago = today.replace(year=today.year - 16, day=28)
+    if not date(1900, 1, 1) <= date_of_birth <= sixteen_years_ago:
         raise PathwayError("Enter your real date of birth (you must be 16 or over).")
     existing = registration_of(user, pathway)
     if existing is not None and existing.status != RegistrationStatus.WITHDRAWN:
@@ -116,12 +121,20 @@ def register(user: User, pathway: Pathway, *, legal_name: str, date_of_birth: da
     return registration
 
 
-def partner_university_ids(user: User) -> list[int]:
-    """The universities whose records ``user`` may see: partners see their own; nobody else any."""
+def member_university_ids(user: User) -> list[int]:
+    """The universities ``user`` is partner staff of: theirs to act for (API tokens, LRS settings)."""
     if not user.is_authenticated or not user.has_role(Role.PARTNER):
         return []
     return list(db.session.scalars(select(OrganisationMember.organisation_id).join(Organisation).where(
         OrganisationMember.user_id == user.id, Organisation.kind == OrganisationKind.UNIVERSITY)))
+
+
+def partner_university_ids(user: User) -> list[int]:
+    """The universities whose records ``user`` may see: partners their own, admins every one, nobody else any."""
+    if user.is_authenticated and user.has_role(Role.ADMIN):
+        return list(db.session.scalars(select(Organisation.id).where(
+            Organisation.kind == OrganisationKind.UNIVERSITY)))
+    return member_university_ids(user)
 
 
 @dataclass(frozen=True)
@@ -199,11 +212,6 @@ def decide(partner: User, registration: PathwayRegistration, *, approve: bool, r
 
 # Credit -----------------------------------------------------------------------------------
 
-def queue_statements(awards: list) -> int:
-    """xAPI statements for new credit record versions, queued for universities with an LRS."""
-    from lms.accreditation.delivery import queue_statements as queue
-    return queue(awards)
-
 
 def _current(registration_id: int, pathway_module_id: int):
     from lms.accreditation.models import CreditAward
@@ -239,7 +247,7 @@ def request_credit(user: User, course: Course, *, passed: bool, mark: int, compl
         db.session.add(award)
         created.append(award)
     db.session.flush()
-    queue_statements(created)
+    delivery.queue_statements(created)  # xAPI statements, for universities with an LRS
     return created
 
 
@@ -261,7 +269,7 @@ def _revise(partner: User, award, note: str, **changes):
            summary=note.strip(), before={k: str(getattr(current, k)) for k in changes},
            after={k: str(v) for k, v in changes.items()})
     db.session.flush()
-    queue_statements([new])
+    delivery.queue_statements([new])
     return new
 
 
@@ -292,11 +300,9 @@ def decide_credit(partner: User, award, *, approve: bool, note: str):
 
 def current_credit_query(user: User, filters: PortalFilters = PortalFilters()):
     """The newest version of every credit record for the partner's university."""
-    from sqlalchemy import func as f
-
     from lms.accreditation.models import CreditAward
     newest = (select(CreditAward.registration_id, CreditAward.pathway_module_id,
-                     f.max(CreditAward.version).label("version"))
+                     func.max(CreditAward.version).label("version"))
               .group_by(CreditAward.registration_id, CreditAward.pathway_module_id).subquery())
     stmt = (select(CreditAward).join(newest, (CreditAward.registration_id == newest.c.registration_id)
                                      & (CreditAward.pathway_module_id == newest.c.pathway_module_id)
@@ -304,6 +310,8 @@ def current_credit_query(user: User, filters: PortalFilters = PortalFilters()):
             .join(PathwayRegistration, PathwayRegistration.id == CreditAward.registration_id)
             .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
             .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
+            .options(joinedload(CreditAward.registration).joinedload(PathwayRegistration.pathway),
+                     joinedload(CreditAward.pathway_module).joinedload(PathwayModule.course))
             .order_by(CreditAward.created_at.desc(), CreditAward.id.desc()))
     if filters.status in CREDIT_STATUSES:
         stmt = stmt.where(CreditAward.status == filters.status)

@@ -93,7 +93,8 @@ def portal():
     counts = services.registration_counts(current_user, replace(filters, status=""))
     return render_template("accreditation/portal.html", pathways=services.own_pathways(current_user), page=page,
                            form=form, filters=filters, counts=counts, tabs=REGISTRATION_TABS, args=_args,
-                           member=bool(university_ids)), code
+                           member=bool(university_ids),
+                           staff=bool(services.member_university_ids(current_user))), code
 
 
 @bp.get("/partner/candidates")
@@ -199,7 +200,7 @@ def tokens():
     from lms.accreditation.api import create_token
     from lms.accreditation.models import ApiToken
     from lms.forms import ConfirmForm
-    universities = services.partner_university_ids(current_user)
+    universities = services.member_university_ids(current_user)
     require(bool(universities), 403)
     form = forms.TokenForm()
     plain = None
@@ -218,7 +219,7 @@ def token_revoke(token_id: int):
     from lms.accreditation.models import ApiToken
     from lms.forms import ConfirmForm
     token = db.session.get(ApiToken, token_id)
-    require(token is not None and token.organisation_id in services.partner_university_ids(current_user))
+    require(token is not None and token.organisation_id in services.member_university_ids(current_user))
     form = ConfirmForm()
     if form.validate_on_submit():
         revoke_token(token, current_user)

@@ -96,3 +96,13 @@ def test_openapi_document(app):
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     for path in doc["paths"].values():
         assert {"200", "400", "401"} <= set(path["get"]["responses"])
+
+
+def test_a_cursor_without_a_time_zone_is_read_as_utc(app, db, setting):
+    import base64
+    import json
+    course, learner, partner, _ = setting
+    token = new_token(app, partner)
+    cursor = base64.urlsafe_b64encode(json.dumps({"t": "2026-01-01T00:00:00", "i": 1}).encode()).decode()
+    response = get(app, f"/api/v1/credit-records?cursor={cursor.rstrip('=')}", token)
+    assert response.status_code == 200 and response.get_json()["data"] == []

@@ -88,3 +88,16 @@ def test_every_list_and_export_of_another_university_is_empty(app, ours):
     for path in ("/api/v1/credit-records", "/api/v1/registrations"):
         body = get(app, path, other_token).get_json()
         assert body == {"data": [], "next_cursor": None}, path
+
+
+def test_an_admin_sees_every_universitys_records_but_acts_for_none(app, ours):
+    from tests.factories import make_user
+    admin = app.test_client()
+    login(admin, make_user("admin"))
+    for url in LISTS[:-1]:
+        assert NAME in admin.get(url).get_data(as_text=True), url
+    assert admin.get(f"/partner/registrations/{ours['registration']}").status_code == 200
+    assert len(list(csv.reader(io.StringIO(admin.get("/partner/export.csv").get_data(as_text=True))))) == 4
+    portal = admin.get("/partner/?status=").get_data(as_text=True)
+    assert "API tokens" not in portal  # tokens and LRS settings belong to a university's own staff
+    assert admin.get("/partner/tokens").status_code == 403

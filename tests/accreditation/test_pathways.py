@@ -175,3 +175,18 @@ def test_another_university_sees_none_of_it(app, client, pathway, db):
     learner_client = app.test_client()
     login(learner_client, make_user())
     assert learner_client.get("/partner/").status_code == 403
+
+
+def test_applying_on_29_february_works(client, pathway, db, monkeypatch):
+    from datetime import UTC, datetime
+
+    from lms.accreditation import services
+    monkeypatch.setattr(services, "utcnow", lambda: datetime(2028, 2, 29, 12, tzinfo=UTC))
+    pathway.registration_closes = None
+    db.session.commit()
+    login(client, make_user())
+    assert apply(client, pathway).status_code == 302
+    too_young = make_user()
+    login(client, too_young)
+    response = apply(client, pathway, date_of_birth="2012-03-01")  # 15 on that day
+    assert response.status_code == 422 and "real date of birth" in response.get_data(as_text=True)

@@ -145,3 +145,16 @@ def test_candidates_page_queries_do_not_grow_with_candidates(app, db, two_pathwa
     db.session.commit()
     many = statements_for(client, "/partner/candidates")
     assert "Extra 11" in client.get("/partner/candidates").get_data(as_text=True) and many == few
+
+
+def test_credit_records_page_queries_do_not_grow_with_records(app, db, two_pathways):
+    from tests.accreditation.bulk import add_credit_records
+    from tests.courses.test_query_counts import statements_for
+    first, *_, partner, outsider = two_pathways
+    client = app.test_client()
+    login(client, partner)
+    add_credit_records(first, 1, learners=1)
+    few = statements_for(client, "/partner/credits/?status=")
+    add_credit_records(first, 15, learners=15)
+    many = statements_for(client, "/partner/credits/?status=")
+    assert "Bulk Learner" in client.get("/partner/credits/?status=").get_data(as_text=True) and many == few
