@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from lms.assessment import assignments, bp, forms, services
 from lms.assessment.bank import export_gift, import_gift
 from lms.assessment.gift import GiftError
-from lms.assessment.models import (Assignment, Question, QuestionCategory, Quiz, QuizAttempt, Response, Submission,
+from lms.assessment.models import (Assignment, QuestionCategory, Quiz, QuizAttempt, Response, Submission,
                                    SubmissionStatus)
 from lms.courses import services as courses
 from lms.courses.models import Course, Module
@@ -254,7 +254,3 @@ def export_questions(slug: str):
     course = _taught_course(slug)
     return HttpResponse(export_gift(course), mimetype="text/plain",
                         headers={"Content-Disposition": f'attachment; filename="{course.slug}.gift"'})
-
-
-def question_count(course: Course) -> int:
-    return db.session.scalar(select(func.count(Question.id)).where(Question.course_id == course.id)) or 0

@@ -101,11 +101,6 @@ def counting_attempt(quiz: Quiz, attempts: list[QuizAttempt]) -> QuizAttempt | N
     return max(marked, key=lambda a: (a.percent, -a.number))
 
 
-def has_passed(user: User, quiz: Quiz) -> bool:
-    best = counting_attempt(quiz, attempts_of(user, quiz))
-    return bool(best and best.passed)
-
-
 def _layout(quiz: Quiz, rng: random.Random) -> list[dict]:
     questions: list[Question] = []
     for slot in quiz.slots:

@@ -443,6 +443,11 @@ def change_batch_expiry(actor: User, batch: CodeBatch, expires_on: date) -> None
     db.session.flush()
 
 
+def end_batch(actor: User, batch: CodeBatch) -> None:
+    """Stop the batch's unused codes at once (they expired yesterday); places already taken stay."""
+    change_batch_expiry(actor, batch, utcnow().date() - timedelta(days=1))
+
+
 def redeem_code(user: User, course: Course, text: str) -> Enrolment:
     """Use one code for a place on ``course``. Two learners racing for one code: one enrolment."""
     code = db.session.scalar(select(EnrolmentCode).where(EnrolmentCode.code == normalise_code(text))

@@ -1,7 +1,7 @@
 """Buying a place, Stripe's webhook, the success page, enrolment codes, purchases and the admin's payments."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -242,10 +242,16 @@ def code_batch_expiry(slug: str, batch_id: int):
     batch = _batch(course, batch_id)
     form = forms.BatchExpiryForm()
     if form.validate_on_submit():
-        services.change_batch_expiry(current_user, batch, form.expires_on.data)
-        db.session.commit()
-        flash(f"The unused codes now work until {batch.expires_on.strftime('%d %B %Y').lstrip('0')}.", "success")
-        return redirect(url_for("payments.code_batch", slug=course.slug, batch_id=batch.id))
+        try:
+            services.change_batch_expiry(current_user, batch, form.expires_on.data)
+        except services.CodeError as error:
+            db.session.rollback()
+            form.expires_on.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"The unused codes now work until {batch.expires_on.strftime('%d %B %Y').lstrip('0')}.",
+                  "success")
+            return redirect(url_for("payments.code_batch", slug=course.slug, batch_id=batch.id))
     page = db.paginate(services.codes_query(batch), page=1, per_page=100, error_out=False)
     return _batch_page(course, batch, page, "", form, 422)
 
@@ -258,7 +264,7 @@ def code_batch_end(slug: str, batch_id: int):
     form = ConfirmForm()
     back = url_for("payments.code_batch", slug=course.slug, batch_id=batch.id)
     if form.validate_on_submit():
-        services.change_batch_expiry(current_user, batch, date.today() - timedelta(days=1))
+        services.end_batch(current_user, batch)
         db.session.commit()
         flash(f"The unused codes for {batch.organisation.name} no longer work. Places already taken are kept.",
               "success")

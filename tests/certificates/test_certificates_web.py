@@ -281,3 +281,13 @@ def test_cpd_record_as_csv_and_pdf(client, certified, db):
 @pytest.mark.parametrize("path", ["/cpd/", "/cpd/new", "/certificates/", "/cpd/record.csv"])
 def test_cpd_needs_login(client, path):
     assert client.get(path).status_code == 302
+
+
+def test_certificates_zip_with_mistyped_dates_is_400_not_everything(client, make_user):
+    from tests.factories import add_trainer, login, make_course
+    course = make_course("zip-dates", modules=1, lessons=1)
+    trainer = make_user("trainer")
+    add_trainer(course, trainer)
+    login(client, trainer)
+    response = client.get(f"/teach/{course.slug}/certificates.zip?start=2026-02-30")
+    assert response.status_code == 400 and "The dates are not valid" in response.get_data(as_text=True)
