@@ -69,8 +69,8 @@ def progress_csv(stmt) -> Iterator[str]:
         buffer.truncate()
         for enrolment in chunk:
             user = enrolment.user
-            writer.writerow([spreadsheet_safe(user.name), user.email, status_label(enrolment), _date(enrolment.created_at),
-                             enrolment.progress_percent, enrolment.lessons_completed,
+            writer.writerow([spreadsheet_safe(user.name), spreadsheet_safe(user.email), status_label(enrolment),
+                             _date(enrolment.created_at), enrolment.progress_percent, enrolment.lessons_completed,
                              _date(enrolment.last_activity_at), _date(enrolment.completed_at)])
         yield buffer.getvalue()
 

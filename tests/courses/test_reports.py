@@ -78,3 +78,16 @@ def test_every_table_downloads_as_csv(cohort, db):
     assert modules[0] == ["module", "completed", "learners", "percent"] and modules[1][1:] == ["36", "60", "60"]
     marking = client.get(f"/teach/{course.slug}/marking.csv")
     assert marking.status_code == 200 and marking.get_data(as_text=True).startswith("learner,email,assignment")
+
+
+def test_progress_csv_cells_people_typed_cannot_become_formulas(app, db):
+    course = make_course("formula-course", modules=1, lessons=1)
+    trainer = make_user("trainer")
+    add_trainer(course, trainer)
+    enrol(make_user(name="=SUM(A1:A9)", email="+44@example.org"), course)
+    db.session.commit()
+    client = app.test_client()
+    login(client, trainer)
+    rows = list(csv.reader(io.StringIO(client.get(f"/teach/{course.slug}/reports/progress.csv")
+                                       .get_data(as_text=True))))
+    assert rows[1][:2] == ["'=SUM(A1:A9)", "'+44@example.org"]
