@@ -1,0 +1,374 @@
+"""The data set the page, mixed-load and quiz-spike benches run over, written fast with bulk inserts.
+
+By default: 2,000 learners; 20 courses of 8 modules × 5 lessons with a quiz per module (the last
+course's quizzes are timed, for the spike); each learner on 3 courses; 60,000 lesson-progress rows and
+10,000 quiz attempts, with the module completions and CPD hours they earn; a trainer on the first
+course's team; a university with a pathway over two level-7 courses, registrations and credit records,
+and one of its partner staff. Learner 0 (``learner0000@bench.example.org``) is the one the pages log in
+as: an in-progress course with an open quiz attempt, a finished course with its certificate, and a
+CPD record with outside activity. BENCH_QUICK=1 makes it smaller.
+
+Run alone: .venv/bin/python bench/seed.py [--database-url URL]  (prints what it wrote)
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+
+from bench.common import fresh_app, size, temp_sqlite_url  # noqa: E402
+from lms.extensions import db  # noqa: E402
+
+PASSWORD = "a bench passphrase for every account"
+DOMAIN = "bench.example.org"
+ENROLMENT_OFFSETS = (0, 7, 13)  # learner i is on courses i, i+7 and i+13 (mod the course count)
+
+
+def learner_email(index: int) -> str:
+    return f"learner{index:04d}@{DOMAIN}"
+
+
+@dataclass
+class Sizes:
+    learners: int = 2_000
+    courses: int = 20
+    modules: int = 8
+    lessons: int = 5  # per module
+    progress: int = 60_000
+    attempts: int = 10_000
+    registrations: int = 400
+    mixed: int = 50    # learners 1 to 50 are the mixed load's
+    spike: int = 200   # the next 200 the quiz spike's
+
+    @classmethod
+    def from_env(cls) -> Sizes:
+        learners = size("BENCH_LEARNERS", 2_000, 400)
+        return cls(learners=learners, courses=size("BENCH_COURSES", 20, 6),
+                   progress=size("BENCH_PROGRESS", 30 * learners, 30 * learners),
+                   attempts=size("BENCH_ATTEMPTS", 5 * learners, 5 * learners),
+                   registrations=min(400, learners // 5), mixed=size("BENCH_MIXED_LEARNERS", 50, 10),
+                   spike=size("BENCH_SPIKE_LEARNERS", 200, 50))
+
+
+@dataclass
+class CourseInfo:
+    slug: str
+    title: str
+    lesson_paths: list[str]  # "/courses/<slug>/<module>/<lesson>/" in course order
+    module_slugs: list[str]
+
+
+@dataclass
+class DataSet:
+    """What the benches need to know about the seeded data: who to log in as and where to go."""
+    database_url: str
+    sizes: Sizes
+    courses: list[CourseInfo]
+    learner: str                 # the pages' learner (learner 0)
+    trainer: str
+    partner: str
+    report_course: str           # the trainer's course (the first)
+    learner_course: str          # learner 0's course in progress (the first)
+    lesson_path: str             # a lesson of it
+    attempt_id: int              # learner 0's open attempt
+    timed_course: str            # the spike's course and module (a timed quiz no seeded learner has tried)
+    timed_module: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def course(self, slug: str) -> CourseInfo:
+        return next(c for c in self.courses if c.slug == slug)
+
+    @property
+    def mixed_learners(self) -> range:
+        return range(1, 1 + self.sizes.mixed)
+
+    @property
+    def spike_learners(self) -> range:
+        return range(1 + self.sizes.mixed, 1 + self.sizes.mixed + self.sizes.spike)
+
+    def courses_of(self, index: int) -> list[str]:
+        """The slugs of the courses learner ``index`` is on, the first being where they have most to do."""
+        return [self.courses[(index + offset) % len(self.courses)].slug for offset in ENROLMENT_OFFSETS]
+
+
+def _spread(count: int, total: int, cap: int) -> list[int]:
+    """``count`` whole numbers between 0 and ``cap`` adding up to ``total``: pairs around the mean."""
+    mean = min(cap, total // max(count, 1))
+    reach = min(mean, cap - mean)
+    values = []
+    for k in range(count):
+        offset = (k // 2) % (reach + 1)
+        values.append(mean - offset if k % 2 == 0 else mean + offset)
+    missing = total - sum(values)
+    k = 0
+    while missing and k < 10 * count:  # odd counts, a remainder, or overrides: even it out, one at a time
+        i = k % count
+        if missing > 0 and values[i] < cap:
+            values[i] += 1
+            missing -= 1
+        elif missing < 0 and values[i] > 0:
+            values[i] -= 1
+            missing += 1
+        k += 1
+    return values
+
+
+def _reset_postgresql(url: str) -> None:
+    """An empty public schema: the bench database may hold tables of an older version of the models."""
+    from sqlalchemy import create_engine
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def seed(database_url: str | None = None, sizes: Sizes | None = None, *, verbose: bool = True) -> DataSet:
+    """Write the data set into an emptied database (a new SQLite file by default) and describe it."""
+    sizes = sizes or Sizes.from_env()
+    url = database_url or temp_sqlite_url()
+    if url.startswith("postgresql"):
+        _reset_postgresql(url)
+    started = time.perf_counter()
+    app = fresh_app(url)
+    with app.app_context():
+        data = _seed(url, sizes)
+        if url.startswith("postgresql"):
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+    with app.app_context():
+        db.engine.dispose()
+    if verbose:
+        figures = ", ".join(f"{n:,} {name}" for name, n in data.counts.items())
+        print(f"seeded in {time.perf_counter() - started:.1f} s: {figures}", flush=True)
+    return data
+
+
+def _insert(model, rows: list[dict], batch: int = 10_000) -> None:
+    for start in range(0, len(rows), batch):
+        db.session.execute(insert(model), rows[start:start + batch])
+
+
+def _load_courses(sizes: Sizes) -> None:
+    from lms.assessment.gift import parse_gift
+    from lms.courses.content import QuizSettings
+    from lms.courses.importer import load_courses
+    from tests.factories import QUIZ_GIFT, course_file
+    level7 = {sizes.courses - 2, sizes.courses - 3}
+    files = []
+    for c in range(sizes.courses):
+        timed = c == sizes.courses - 1
+        course = course_file(f"bench-{c + 1:02d}", modules=sizes.modules, lessons=sizes.lessons,
+                             level="7" if c in level7 else "cpd",
+                             title=f"Community cohesion in practice, part {c + 1}",
+                             summary=f"Part {c + 1} of the bench's courses: {sizes.modules} modules of "
+                                     f"{sizes.lessons} lessons, each module with a quiz.")
+        for module in course.modules:
+            module.quiz = QuizSettings(title=f"{module.title} check", time_limit_minutes=30 if timed else None)
+            module.questions = parse_gift(QUIZ_GIFT)
+        files.append(course)
+    load_courses(files)
+    db.session.commit()
+
+
+def _seed(url: str, sizes: Sizes) -> DataSet:
+    from argon2 import PasswordHasher
+
+    from lms.accounts.models import Organisation, OrganisationMember, User, UserRole
+    from lms.accreditation.models import CreditAward, Pathway, PathwayModule, PathwayRegistration
+    from lms.assessment.models import Quiz, QuizAttempt
+    from lms.assessment.services import _layout, quiz_for_module
+    from lms.certificates.models import CpdEntry, CpdTarget, ModuleCompletion
+    from lms.certificates.services import issue_certificate
+    from lms.courses.models import Course, CourseTrainer, Enrolment, LessonProgress, Lesson, Module
+    from lms.database import utcnow
+
+    mixed, spike = sizes.mixed, sizes.spike
+    if 1 + mixed + spike > sizes.learners:
+        raise SystemExit(f"{sizes.learners} learners are too few for {mixed} mixed-load and {spike} spike learners")
+    _load_courses(sizes)
+    now = utcnow()
+    per_course = sizes.modules * sizes.lessons
+
+    # The courses in order, with each lesson's id and path.
+    courses: list[CourseInfo] = []
+    lesson_ids: list[list[int]] = []
+    module_ids: list[list[int]] = []
+    rows = db.session.execute(
+        select(Course.id, Course.slug, Course.title, Module.id, Module.slug, Lesson.id, Lesson.slug)
+        .join(Module, Module.course_id == Course.id).join(Lesson, Lesson.module_id == Module.id)
+        .order_by(Course.slug, Module.position, Lesson.position)).all()
+    course_ids: list[int] = []
+    for row in rows:
+        if not course_ids or course_ids[-1] != row[0]:
+            course_ids.append(row[0])
+            courses.append(CourseInfo(row[1], row[2], [], []))
+            lesson_ids.append([])
+            module_ids.append([])
+        info = courses[-1]
+        info.lesson_paths.append(f"/courses/{row[1]}/{row[4]}/{row[6]}/")
+        lesson_ids[-1].append(row[5])
+        if not module_ids[-1] or module_ids[-1][-1] != row[3]:
+            module_ids[-1].append(row[3])
+            info.module_slugs.append(row[4])
+    quizzes = {q.module_id: q for q in db.session.scalars(select(Quiz))}
+    layouts = {q.id: _layout(quiz_for_module(db.session.get(Module, q.module_id)), random.Random(q.id))
+               for q in quizzes.values()}
+    hours = dict(db.session.execute(select(Module.id, Module.cpd_hours)).all())
+    titles = {m.id: f"{c.title}: {m.title}" for c in db.session.scalars(select(Course))
+              for m in c.modules}
+
+    # Accounts: the learners, a trainer and a partner, all with one password (hashed once).
+    password_hash = PasswordHasher().hash(PASSWORD)
+    people = [{"email": learner_email(i), "name": f"Learner {i:04d}", "password_hash": password_hash,
+               "active": True, "session_version": 1, "created_at": now, "email_verified_at": now}
+              for i in range(sizes.learners)]
+    staff = {"trainer": f"trainer@{DOMAIN}", "partner": f"partner@{DOMAIN}"}
+    people += [{"email": email, "name": f"Bench {role.title()}", "password_hash": password_hash, "active": True,
+                "session_version": 1, "created_at": now, "email_verified_at": now} for role, email in staff.items()]
+    _insert(User, people)
+    ids = dict(db.session.execute(select(User.email, User.id)).all())
+    learners = [ids[learner_email(i)] for i in range(sizes.learners)]
+    _insert(UserRole, [{"user_id": uid, "role": "learner", "granted_at": now} for uid in learners]
+            + [{"user_id": ids[email], "role": role, "granted_at": now} for role, email in staff.items()])
+    db.session.add(CourseTrainer(course_id=course_ids[0], user_id=ids[staff["trainer"]]))
+
+    # Enrolments and lesson progress: the first n lessons of each course, n spread around the mean.
+    places = [(i, (i + offset) % sizes.courses) for i in range(sizes.learners) for offset in ENROLMENT_OFFSETS]
+    finished = 1  # learner 0's second course is finished, the third half done, the first under way
+    overrides = [12 if per_course >= 16 else per_course // 2, per_course, min(20, per_course)]
+    done = overrides + _spread(len(places) - 3, sizes.progress - sum(overrides), per_course)
+    timed = sizes.courses - 1
+    on_timed = {i for i, c in places if c == timed}
+    places += [(i, timed) for i in range(1 + mixed, 1 + mixed + spike) if i not in on_timed]
+    done += [0] * (len(places) - len(done))
+    enrolments, progress = [], []
+    for k, ((i, c), n) in enumerate(zip(places, done)):
+        activity = now - timedelta(hours=k % 1440)
+        enrolments.append({"user_id": learners[i], "course_id": course_ids[c], "source": "free", "status": "active",
+                           "lessons_completed": n, "progress_percent": n * 100 // per_course,
+                           "last_lesson_id": lesson_ids[c][n - 1] if n else None, "created_at": activity,
+                           "last_activity_at": activity if n else None,
+                           "completed_at": activity if (i == 0 and k == finished) else None})
+        progress += [{"user_id": learners[i], "lesson_id": lesson_id, "completed_at": activity}
+                     for lesson_id in lesson_ids[c][:n]]
+    _insert(Enrolment, enrolments)
+    _insert(LessonProgress, progress)
+
+    # Quiz attempts: a pass on the quiz of every module whose lessons are done, some after a failed try.
+    passes = [(learners[i], module_ids[c][m], now - timedelta(hours=k % 1440))
+              for k, ((i, c), n) in enumerate(zip(places, done)) for m in range(n // sizes.lessons)]
+    wanted = sizes.attempts - 1  # learner 0's open attempt is the last
+    del passes[wanted:]
+    retakes = [passes[j % len(passes)] for j in range(max(0, wanted - len(passes)))] if passes else []
+    tries: dict[tuple[int, int], int] = {}
+    for user_id, module_id, _ in retakes:
+        tries[user_id, module_id] = tries.get((user_id, module_id), 0) + 1
+    attempts = []
+    for user_id, module_id, when in passes:
+        quiz = quizzes[module_id]
+        failed = tries.get((user_id, module_id), 0)
+        for number in range(1, failed + 2):
+            passed = number == failed + 1
+            started = when - timedelta(minutes=20 * (failed + 1 - number) + 10)
+            attempts.append({"quiz_id": quiz.id, "user_id": user_id, "number": number, "seed": quiz.id,
+                             "status": "submitted", "layout": layouts[quiz.id], "started_at": started,
+                             "deadline_at": started + timedelta(minutes=quiz.time_limit_minutes)
+                             if quiz.time_limit_minutes else None,
+                             "finished_at": started + timedelta(minutes=8), "score": Decimal(3 if passed else 1),
+                             "max_score": Decimal(3), "percent": Decimal("100" if passed else "33.33"),
+                             "passed": passed, "needs_marking": False})
+    open_module = module_ids[0][overrides[0] // sizes.lessons]
+    attempts.append({"quiz_id": quizzes[open_module].id, "user_id": learners[0], "number": 1,
+                     "seed": quizzes[open_module].id, "status": "in_progress",
+                     "layout": layouts[quizzes[open_module].id], "started_at": now, "deadline_at": None,
+                     "finished_at": None, "score": None, "max_score": None, "percent": None, "passed": None,
+                     "needs_marking": False})
+    _insert(QuizAttempt, attempts)
+    _insert(ModuleCompletion, [{"user_id": u, "module_id": m, "completed_at": when} for u, m, when in passes])
+    _insert(CpdEntry, [{"user_id": u, "source": "platform", "module_id": m, "title": titles[m][:300],
+                        "activity_date": when.date(), "hours": hours[m], "category": "Course on this platform",
+                        "learned": "", "apply": "", "created_at": when, "updated_at": when}
+                       for u, m, when in passes if hours[m] > 0])
+
+    # Learner 0: a certificate for the finished course, and outside activity in the CPD record.
+    learner0 = db.session.get(User, learners[0])
+    issue_certificate(learner0, db.session.get(Course, course_ids[ENROLMENT_OFFSETS[finished] % sizes.courses]),
+                      completed_at=now - timedelta(days=3))
+    _insert(CpdEntry, [{"user_id": learners[0], "source": "external", "module_id": None,
+                        "title": f"Community cohesion workshop {n + 1}", "activity_date": (now - timedelta(days=40 * n)).date(),
+                        "hours": Decimal("2.5"), "category": "Workshop, seminar or conference",
+                        "learned": "How to run a listening exercise.", "apply": "At the next ward meeting.",
+                        "created_at": now, "updated_at": now} for n in range(12)])
+    db.session.add(CpdTarget(user_id=learners[0], hours=Decimal("30")))
+
+    # A university with a pathway over the level-7 courses, registrations, credit records and a partner.
+    university = Organisation(name="University of Castlebridge", kind="university")
+    db.session.add(university)
+    db.session.flush()
+    db.session.add(OrganisationMember(organisation_id=university.id, user_id=ids[staff["partner"]]))
+    level7 = [c for c in range(sizes.courses) if c in {sizes.courses - 2, sizes.courses - 3}]
+    pathway = Pathway(slug="pgcert-cohesion", title="PGCert in Community Cohesion", award="PGCert",
+                      university_id=university.id, credits_required=60, consent_text="I agree.")
+    pathway.modules = [PathwayModule(course_id=course_ids[c], code=f"CCI7{n:02d}", credits=20, level=7, position=n)
+                       for n, c in enumerate(level7, start=1)]
+    db.session.add(pathway)
+    db.session.flush()
+    candidates = sorted({i for i, c in places if c in level7})[:sizes.registrations]
+    statuses = ["pending"] * 4 + ["approved"] * 5 + ["rejected"]
+    registrations = []
+    for n, i in enumerate(candidates):
+        applied = now - timedelta(days=n % 90)
+        status = statuses[n % len(statuses)]
+        registrations.append({"reference": f"BN{learners[i]:07d}", "pathway_id": pathway.id, "user_id": learners[i],
+                              "legal_name": f"Learner {i:04d} Bench", "date_of_birth": applied.date().replace(year=1980),
+                              "prior_qualifications": "BA (Hons) Social Policy", "consent_text": "I agree.",
+                              "consented_at": applied, "status": status, "reason": "",
+                              "identity_checked": status == "approved",
+                              "decided_by_id": ids[staff["partner"]] if status != "pending" else None,
+                              "decided_at": applied if status != "pending" else None,
+                              "created_at": applied, "updated_at": applied})
+    _insert(PathwayRegistration, registrations)
+    approved = db.session.scalars(select(PathwayRegistration.id).where(
+        PathwayRegistration.status == "approved")).all()
+    _insert(CreditAward, [{"registration_id": r, "pathway_module_id": m.id, "version": 1, "result": "passed",
+                           "mark": 50 + r % 40, "credits": 20, "level": 7, "completed_at": now,
+                           "identity_checked": True, "moderation": "pending", "status": "requested", "note": "",
+                           "changed_by_id": None, "created_at": now} for r in approved for m in pathway.modules])
+    db.session.commit()
+
+    open_attempt = db.session.scalar(select(QuizAttempt.id).where(QuizAttempt.user_id == learners[0],
+                                                                  QuizAttempt.status == "in_progress"))
+    counts = {name: db.session.scalar(select(func.count()).select_from(model)) for name, model in [
+        ("users", User), ("courses", Course), ("modules", Module), ("lessons", Lesson), ("quizzes", Quiz),
+        ("enrolments", Enrolment), ("lesson-progress rows", LessonProgress), ("quiz attempts", QuizAttempt),
+        ("module completions", ModuleCompletion), ("registrations", PathwayRegistration),
+        ("credit records", CreditAward)]}
+    first = courses[0]
+    return DataSet(database_url=url, sizes=sizes, courses=courses, learner=learner_email(0),
+                   trainer=staff["trainer"], partner=staff["partner"], report_course=first.slug,
+                   learner_course=first.slug, lesson_path=first.lesson_paths[overrides[0]],
+                   attempt_id=open_attempt, timed_course=courses[timed].slug,
+                   timed_module=courses[timed].module_slugs[-1], counts=counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=None, help="an emptied PostgreSQL database (default: SQLite)")
+    args = parser.parse_args()
+    data = seed(args.database_url)
+    print(f"database: {data.database_url}")
+    print(f"log in as {data.learner}, {data.trainer} or {data.partner} with {PASSWORD!r}")
+
+
+if __name__ == "__main__":
+    main()
