@@ -84,6 +84,14 @@ class Config:
     RESET_TOKEN_MAX_AGE = _int("RESET_TOKEN_MAX_AGE", 60 * 60)
     VERIFY_TOKEN_MAX_AGE = _int("VERIFY_TOKEN_MAX_AGE", 60 * 60 * 24 * 3)
 
+    # What is the same for every learner (course outlines, lesson HTML), cached by course version:
+    # in-process by default, in Redis (shared by every app server) when CACHE_REDIS_URL is set.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or None
+    CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
+    CACHE_DEFAULT_TIMEOUT = _int("CACHE_DEFAULT_TIMEOUT", 60 * 60 * 24)
+    CACHE_THRESHOLD = 5000  # entries an in-process cache holds before it drops some
+    CACHE_KEY_PREFIX = "lms:"
+
     PER_PAGE = 25
     SIGNING_KEYS_DIR = os.environ.get("SIGNING_KEYS_DIR") or None
     ISSUER_EMAIL = os.environ.get("ISSUER_EMAIL") or None

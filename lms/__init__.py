@@ -12,12 +12,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import Config, DevelopmentConfig
 
 
+class LmsFlask(Flask):
+    """Flask, with every view run through the app's one retry for lock contention (lms.database)."""
+
+    def dispatch_request(self):
+        from lms.database import retry_on_contention
+        return retry_on_contention(super().dispatch_request)
+
+
 def create_app(config_class: type[Config] = DevelopmentConfig, **overrides) -> Flask:
     """Build the app: configuration, extensions, blueprints, error pages and the CLI.
 
     It never migrates, seeds or calls the network.
     """
-    app = Flask(__name__, instance_path=os.environ.get("LMS_INSTANCE_PATH") or None)
+    app = LmsFlask(__name__, instance_path=os.environ.get("LMS_INSTANCE_PATH") or None)
     app.config.from_object(config_class)
     app.config.update(overrides)
     _ensure_secret_key(app)
@@ -66,17 +74,22 @@ def _ensure_secret_key(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from lms.database import configure_sqlite
-    from lms.extensions import csrf, db, limiter, login_manager, migrate
+    from lms.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and uri != "sqlite://":
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if uri.startswith("sqlite"):  # a file on this machine never drops a connection: no ping per request
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    cache.init_app(app)
     limiter.init_app(app)
 
     from lms.accounts.services import load_user

@@ -1,12 +1,23 @@
 """Column types and engine settings shared by every model."""
 from __future__ import annotations
 
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 # Set for requests that change things (POST and the like): on SQLite their transactions take the
@@ -79,9 +90,83 @@ def note_write_intent() -> None:
     write_intent.set(request.method not in {"GET", "HEAD", "OPTIONS"})
 
 
-def begin_writing() -> None:
-    """For a GET that must write (the payment success page): end the read transaction, so the next one
-    begins as a writer (BEGIN IMMEDIATE on SQLite) and never fails upgrading a stale read snapshot."""
+@contextmanager
+def writing(*, expire: bool = False) -> Iterator[None]:
+    """A write inside a GET (or after a slow outside call): a short transaction of its own that begins
+    as a writer (BEGIN IMMEDIATE on SQLite), so it never fails upgrading a read snapshot.
+
+    The read transaction so far is ended first, without expiring what it loaded (the page goes on
+    using it); the write is committed on leaving the block, and reading goes on in a plain one.
+    ``expire=True`` reloads everything afterwards, for a write made by statements the session did not see.
+    """
     from lms.extensions import db
-    db.session.commit()
-    write_intent.set(True)
+    session = db.session()
+    _commit_keeping(session)
+    token = write_intent.set(True)
+    try:
+        yield
+        session.commit() if expire else _commit_keeping(session)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        write_intent.reset(token)
+
+
+def _commit_keeping(session) -> None:
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
+# Lock contention ---------------------------------------------------------------
+
+# SQLSTATEs PostgreSQL gives when another transaction won: serialisation failure, deadlock, lock not
+# available. A transaction that met one may well succeed when run again.
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+RETRY_ATTEMPTS = 4
+
+
+class ContentionError(Exception):
+    """The database stayed busy through every retry; the request may be sent again (503)."""
+
+
+def is_contention(error: BaseException) -> bool:
+    """True for a lock or serialisation conflict: SQLite's busy or locked, PostgreSQL's 40001/40P01/55P03."""
+    if not isinstance(error, DBAPIError):
+        return False
+    orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig).lower()
+        return "database is locked" in message or "database is busy" in message or "database table is locked" in message
+    return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def retry_on_contention(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run ``work``; when it loses a lock or serialisation race, roll back and run it again, a few times,
+    after a short random pause. The one place the app retries: every request goes through it.
+
+    A GET that writes only now and then (closing an attempt whose time ran out, say) begins as a reader;
+    on SQLite, losing the write lock then fails at once. Run again, it begins as a writer (BEGIN
+    IMMEDIATE) and waits its turn on the busy timeout instead.
+    """
+    from lms.extensions import db
+    intent = write_intent.get()
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                return work()
+            except DBAPIError as error:
+                if not is_contention(error):
+                    raise
+                db.session.rollback()
+                if attempt == attempts:
+                    log.warning("database still busy after %d attempts: %s", attempts, type(error.orig).__name__)
+                    raise ContentionError() from error
+                write_intent.set(True)
+                time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+    finally:
+        write_intent.set(intent)
+    raise AssertionError("unreachable")

@@ -1,10 +1,11 @@
 """Error pages in the site layout (JSON for API paths)."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from lms.database import ContentionError
 from lms.extensions import db
 
 MESSAGES = {
@@ -51,7 +52,15 @@ def handle_server_error(error: Exception):
     return render_error(500)
 
 
+def handle_contention(error: ContentionError):
+    response = make_response(render_error(503, "The site is very busy for a moment and could not save that. "
+                                               "Nothing was changed: please try again."))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def register_error_handlers(app) -> None:
+    app.register_error_handler(ContentionError, handle_contention)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_server_error)

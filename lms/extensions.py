@@ -1,6 +1,7 @@
 """Extensions, created here unbound and bound to the app in ``create_app``."""
 from __future__ import annotations
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -28,4 +29,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -18,7 +18,7 @@ from config import TestingConfig
 from lms import create_app
 from lms.database import write_intent
 from lms.extensions import db as _db
-from lms.extensions import limiter
+from lms.extensions import cache, limiter
 from lms.mail import outbox as _outbox
 from tests.factories import make_user as _make_user
 
@@ -121,6 +121,7 @@ def _isolated(app):
     """Every test runs in an app context and leaves empty tables, counters and outbox behind."""
     with app.app_context():
         limiter.reset()
+        cache.clear()
         _outbox(app).clear()
         yield
         _db.session.remove()

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Organisation, OrganisationKind, OrganisationMember, Role, User, UserRole
 from lms.database import utcnow
@@ -179,7 +180,8 @@ def load_user(user_id: str) -> User | None:
         uid, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    # With its roles: every page's menu asks for them.
+    user = db.session.get(User, uid, options=[joinedload(User.roles)])
     if user is None or user.session_version != version:
         return None
     return user

@@ -8,7 +8,7 @@ import base64
 import hashlib
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import and_, or_, select
@@ -16,12 +16,14 @@ from sqlalchemy.orm import joinedload
 
 from lms.accreditation.models import ApiToken, CreditAward, Pathway, PathwayModule, PathwayRegistration
 from lms.audit import record
-from lms.database import utcnow
+from lms.database import utcnow, writing
 from lms.extensions import csrf, db, limiter
 
 api_bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(api_bp)
 MAX_LIMIT = 500
+# A token's "last used" is kept to this precision, so that reading the API does not write on every call.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class ApiError(Exception):
@@ -68,8 +70,10 @@ def _university_id() -> int:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(header[7:].strip())))
     if token is None or token.revoked_at is not None:
         raise ApiError(401, "This token is not valid, or has been revoked.")
-    token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        with writing():  # once in a while, never on every call: concurrent calls must not queue on a lock
+            token.last_used_at = now
     return token.organisation_id
 
 

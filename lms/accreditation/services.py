@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from lms.accounts.models import Organisation, OrganisationKind, OrganisationMember, Role, User
 from lms.accreditation import delivery
@@ -176,9 +176,9 @@ def own_pathways(user: User) -> list[Pathway]:
 
 def registrations_for(user: User, filters: PortalFilters = PortalFilters()):
     """A select() of registrations on the partner's own pathways, newest first."""
-    stmt = (select(PathwayRegistration).join(Pathway).where(Pathway.university_id.in_(
-        partner_university_ids(user) or [0])).order_by(PathwayRegistration.created_at.desc(),
-                                                        PathwayRegistration.id.desc()))
+    stmt = (select(PathwayRegistration).join(Pathway).options(contains_eager(PathwayRegistration.pathway))
+            .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
+            .order_by(PathwayRegistration.created_at.desc(), PathwayRegistration.id.desc()))
     if filters.status in {s.value for s in RegistrationStatus}:
         stmt = stmt.where(PathwayRegistration.status == filters.status)
     return narrow(stmt, filters, PathwayRegistration.created_at)

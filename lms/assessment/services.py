@@ -21,6 +21,7 @@ from lms.assessment.models import (AttemptStatus, GradingMethod, Question, Quiz,
                                    Response)
 from lms.assessment.questions import AnswerError, question_type
 from lms.courses.models import Course, CourseTrainer, Enrolment, EnrolmentStatus, Module
+from lms.caching import for_course_version
 from lms.courses.rendering import render_markdown
 from lms.database import utcnow
 from lms.extensions import db
@@ -91,7 +92,7 @@ def attempts_left(quiz: Quiz, attempts: list[QuizAttempt]) -> int | None:
     return None if quiz.attempts_allowed == 0 else max(0, quiz.attempts_allowed - len(attempts))
 
 
-def counting_attempt(quiz: Quiz, attempts: list[QuizAttempt]) -> QuizAttempt | None:
+def counting_attempt(quiz: Quiz | QuizEntry, attempts: list[QuizAttempt]) -> QuizAttempt | None:
     """The attempt whose mark counts: the highest, or the last, of the marked ones."""
     marked = [a for a in attempts if not a.is_open and a.percent is not None and not a.needs_marking]
     if not marked:
@@ -406,26 +407,74 @@ def quiz_statistics(quiz: Quiz) -> QuizStats:
         questions=questions)
 
 
+@dataclass(frozen=True)
+class QuizEntry:
+    """What every learner's course page shows of a quiz (cached per course version)."""
+    id: int
+    title: str
+    question_count: int
+    grading: str
+    pass_mark: int
+
+
+@dataclass(frozen=True)
+class AssignmentEntry:
+    id: int
+    title: str
+    word_limit: int
+
+
 @dataclass
 class ModuleAssessment:
-    quiz: Quiz | None = None
+    quiz: QuizEntry | None = None
     best_percent: Decimal | None = None
     quiz_passed: bool = False
-    assignment: object | None = None
+    assignment: AssignmentEntry | None = None
     submission_status: str | None = None
 
 
-def module_assessments(course: Course, user: User) -> dict[int, ModuleAssessment]:
-    """The quiz and assignment of each module of a course, with the learner's standing (four queries)."""
-    from lms.assessment.models import Assignment, Submission
-    module_ids = [m.id for m in course.modules]
-    result: dict[int, ModuleAssessment] = {}
-    for quiz in db.session.scalars(select(Quiz).where(Quiz.module_id.in_(module_ids or [0]))):
-        result.setdefault(quiz.module_id, ModuleAssessment()).quiz = quiz
-    for assignment in db.session.scalars(select(Assignment).where(Assignment.module_id.in_(module_ids or [0]))):
-        result.setdefault(assignment.module_id, ModuleAssessment()).assignment = assignment
+def _assessment_outline(module_ids: list[int]) -> dict[int, tuple[QuizEntry | None, AssignmentEntry | None]]:
+    from lms.assessment.models import Assignment
+    result: dict[int, tuple[QuizEntry | None, AssignmentEntry | None]] = {}
+    for row in db.session.execute(
+            select(Quiz.id, Quiz.module_id, Quiz.title, Quiz.grading, Quiz.pass_mark, func.count(QuizSlot.id))
+            .outerjoin(QuizSlot, QuizSlot.quiz_id == Quiz.id).where(Quiz.module_id.in_(module_ids or [0]))
+            .group_by(Quiz.id, Quiz.module_id, Quiz.title, Quiz.grading, Quiz.pass_mark)):
+        result[row.module_id] = (QuizEntry(row.id, row.title, row[5], row.grading, row.pass_mark), None)
+    for row in db.session.execute(select(Assignment.id, Assignment.module_id, Assignment.title, Assignment.word_limit)
+                                  .where(Assignment.module_id.in_(module_ids or [0]))):
+        quiz, _ = result.get(row.module_id, (None, None))
+        result[row.module_id] = (quiz, AssignmentEntry(row.id, row.title, row.word_limit))
+    return result
+
+
+def module_assessments(course: Course, outline, user: User) -> dict[int, ModuleAssessment]:
+    """The quiz and assignment of each module of a course (cached per version), with the learner's
+    standing (two queries, none for a course without quizzes or assignments)."""
+    from lms.assessment.models import Submission
+    structure = for_course_version(course, "assessments", lambda: _assessment_outline(outline.module_ids))
+    result = {module_id: ModuleAssessment(quiz=quiz, assignment=assignment)
+              for module_id, (quiz, assignment) in structure.items()}
     if not user.is_authenticated or not result:
         return result
+    quizzes = {e.quiz.id: e for e in result.values() if e.quiz}
+    attempts: dict[int, list[QuizAttempt]] = {}
+    if quizzes:
+        for attempt in db.session.scalars(select(QuizAttempt).where(QuizAttempt.user_id == user.id,
+                                                                    QuizAttempt.quiz_id.in_(list(quizzes)))
+                                          .order_by(QuizAttempt.number)):
+            attempts.setdefault(attempt.quiz_id, []).append(attempt)
+    for quiz_id, entry in quizzes.items():
+        best = counting_attempt(entry.quiz, attempts.get(quiz_id, []))
+        entry.best_percent = best.percent if best else None
+        entry.quiz_passed = bool(best and best.passed)
+    assignment_ids = {e.assignment.id: e for e in result.values() if e.assignment}
+    if assignment_ids:
+        for status, assignment_id in db.session.execute(
+                select(Submission.status, Submission.assignment_id)
+                .where(Submission.user_id == user.id, Submission.assignment_id.in_(list(assignment_ids)))):
+            assignment_ids[assignment_id].submission_status = status
+    return result
     quizzes = {e.quiz.id: e for e in result.values() if e.quiz}
     attempts: dict[int, list[QuizAttempt]] = {}
     for attempt in db.session.scalars(select(QuizAttempt).where(QuizAttempt.user_id == user.id,

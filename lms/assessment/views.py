@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload, selectinload
 
 from lms.assessment import assignments, bp, services
 from lms.assessment.forms import AssignmentForm
-from lms.assessment.models import QuizAttempt, ReviewMode
+from lms.assessment.models import Quiz, QuizAttempt, ReviewMode
 from lms.assessment.questions import AnswerError
 from lms.courses import services as courses
+from lms.courses.models import Module
 from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.security import require
@@ -32,7 +34,10 @@ def _module_quiz(slug: str, module_slug: str):
 
 
 def _own_attempt(attempt_id: int) -> QuizAttempt:
-    attempt = db.session.get(QuizAttempt, attempt_id)
+    """The learner's own attempt, with its quiz, module and course (every attempt page shows them), or 404."""
+    attempt = db.session.get(QuizAttempt, attempt_id, options=[
+        joinedload(QuizAttempt.quiz).joinedload(Quiz.module).joinedload(Module.course),
+        selectinload(QuizAttempt.responses)])
     require(attempt is not None and attempt.user_id == current_user.id)
     return attempt
 

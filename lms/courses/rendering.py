@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -128,9 +129,13 @@ def render_markdown(source: str, *, image_url: ImageResolver | None = None) -> s
     return sanitise(_parser(image_url).render(source))
 
 
+_INLINE = MarkdownIt("commonmark", {"html": False, "typographer": True})
+
+
+@lru_cache(maxsize=4096)
 def render_inline(text: str) -> str:
-    """One line of Markdown (emphasis, links) as safe inline HTML."""
-    return sanitise(MarkdownIt("commonmark", {"html": False, "typographer": True}).renderInline(text))
+    """One line of Markdown (emphasis, links) as safe inline HTML; one parser, and each line rendered once."""
+    return sanitise(_INLINE.renderInline(text))
 
 
 def word_count(source: str) -> int:

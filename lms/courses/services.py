@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, or_, select, update
@@ -11,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from lms.accounts.models import Role, User
 from lms.courses.models import (Course, CourseStatus, Enrolment, EnrolmentSource, EnrolmentStatus, Lesson,
                                 LessonProgress, Module)
+from lms.courses.outline import outline_for
 from lms.database import utcnow
 from lms.extensions import db
 
@@ -169,9 +171,19 @@ def reinstate(enrolment: Enrolment) -> None:
 
 # Progress --------------------------------------------------------------------
 
-def record_visit(enrolment: Enrolment, lesson: Lesson) -> None:
-    if enrolment.last_lesson_id != lesson.id:
-        enrolment.last_lesson_id = lesson.id
+# Opening a lesson writes only when it tells something new: another lesson, or the first visit in a while.
+ACTIVITY_RESOLUTION = timedelta(hours=1)
+
+
+def visit_is_news(enrolment: Enrolment, lesson) -> bool:
+    """Whether opening ``lesson`` changes what is recorded (a GET writes only then)."""
+    return (enrolment.last_lesson_id != lesson.id or enrolment.last_activity_at is None
+            or utcnow() - enrolment.last_activity_at >= ACTIVITY_RESOLUTION)
+
+
+def record_visit(enrolment: Enrolment, lesson) -> None:
+    """Remember the lesson the learner opened last, and when (the caller commits, as a writer)."""
+    enrolment.last_lesson_id = lesson.id
     enrolment.last_activity_at = utcnow()
     db.session.flush()
 
@@ -274,24 +286,26 @@ def neighbours(course: Course, lesson: Lesson) -> tuple[Lesson | None, Lesson | 
 class DashboardItem:
     enrolment: Enrolment
     course: Course
-    next_lesson: Lesson | None
+    next_lesson: object | None  # a LessonEntry of the course's outline
     complete: bool          # the course is complete (lessons, quizzes and any assignment)
     lessons_done: bool
 
 
 def dashboard(user: User) -> list[DashboardItem]:
-    """The learner's current and finished courses, each with its next step, in a fixed number of queries."""
+    """The learner's current and finished courses, each with its next step, in a fixed number of queries
+    (the outlines come from the cache)."""
     enrolments = db.session.scalars(
         select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.status != EnrolmentStatus.LEFT)
-        .options(joinedload(Enrolment.course).selectinload(Course.modules).selectinload(Module.lessons))
-        .order_by(Enrolment.last_activity_at.desc().nulls_last(), Enrolment.created_at.desc())).unique().all()
-    lesson_ids = [lesson.id for e in enrolments for lesson in ordered_lessons(e.course)]
+        .options(joinedload(Enrolment.course))
+        .order_by(Enrolment.last_activity_at.desc().nulls_last(), Enrolment.created_at.desc())).all()
+    outlines = {e.course_id: outline_for(e.course) for e in enrolments}
+    lesson_ids = [lesson.id for outline in outlines.values() for lesson in ordered_lessons(outline)]
     completed = completed_lesson_ids(user, lesson_ids=lesson_ids)
     items = []
     for enrolment in enrolments:
-        course = enrolment.course
-        lessons_done = course.lesson_count > 0 and all(l.id in completed for l in ordered_lessons(course))
-        items.append(DashboardItem(enrolment, course, resume_lesson(course, enrolment, completed),
+        course, outline = enrolment.course, outlines[enrolment.course_id]
+        lessons_done = course.lesson_count > 0 and all(l.id in completed for l in ordered_lessons(outline))
+        items.append(DashboardItem(enrolment, course, resume_lesson(outline, enrolment, completed),
                                    enrolment.completed_at is not None, lessons_done))
     return items
 

@@ -7,19 +7,21 @@ from sqlalchemy import select
 
 from lms.courses import bp, services
 from lms.courses.models import CourseMedia
+from lms.courses.outline import lesson_html, outline_for
+from lms.database import writing
 from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.security import require
 
 
-def module_assessments(course, user):
+def module_assessments(course, outline, user):
     """Each module's quiz and assignment with the learner's standing (imported late: assessment uses courses)."""
     from lms.assessment.services import module_assessments as load
-    return load(course, user)
+    return load(course, outline, user)
 
 
-def _visible_course(slug: str, *, outline: bool = False):
-    course = services.get_course_with_outline(slug) if outline else services.get_course(slug)
+def _visible_course(slug: str):
+    course = services.get_course(slug)
     require(course is not None and services.can_view(current_user, course))
     return course
 
@@ -41,13 +43,14 @@ def catalogue():
 
 @bp.get("/courses/<slug>/")
 def detail(slug: str):
-    course = _visible_course(slug, outline=True)
+    course = _visible_course(slug)
+    outline = outline_for(course)
     enrolment = services.enrolment_for(current_user, course)
     completed = services.completed_lesson_ids(current_user, course) if enrolment else set()
-    resume = services.resume_lesson(course, enrolment, completed) if enrolment else None
-    return render_template("courses/course_detail.html", course=course, enrolment=enrolment, completed=completed,
-                           resume=resume, module_progress=services.module_progress, form=ConfirmForm(),
-                           assessments=module_assessments(course, current_user))
+    resume = services.resume_lesson(outline, enrolment, completed) if enrolment else None
+    return render_template("courses/course_detail.html", course=course, outline=outline, enrolment=enrolment,
+                           completed=completed, resume=resume, module_progress=services.module_progress,
+                           form=ConfirmForm(), assessments=module_assessments(course, outline, current_user))
 
 
 @bp.post("/courses/<slug>/enrol")
@@ -88,11 +91,12 @@ def leave(slug: str):
 @bp.get("/courses/<slug>/resume")
 @login_required
 def resume(slug: str):
-    course = _visible_course(slug, outline=True)
+    course = _visible_course(slug)
     enrolment = services.enrolment_for(current_user, course)
     if enrolment is None or not enrolment.is_active:
         return redirect(url_for("courses.detail", slug=course.slug))
-    lesson = services.resume_lesson(course, enrolment, services.completed_lesson_ids(current_user, course))
+    lesson = services.resume_lesson(outline_for(course), enrolment,
+                                    services.completed_lesson_ids(current_user, course))
     if lesson is None:
         flash("This course has no lessons yet.", "info")
         return redirect(url_for("courses.detail", slug=course.slug))
@@ -100,36 +104,37 @@ def resume(slug: str):
 
 
 def _lesson_context(slug: str, module: str, lesson_slug: str):
-    course = _visible_course(slug, outline=True)
-    lesson = services.find_lesson(course, module, lesson_slug)
+    course = _visible_course(slug)
+    outline = outline_for(course)
+    lesson = services.find_lesson(outline, module, lesson_slug)
     require(lesson is not None)
-    return course, lesson
+    return course, outline, lesson
 
 
 @bp.get("/courses/<slug>/<module>/<lesson>/")
 @login_required
 def lesson(slug: str, module: str, lesson: str):
-    course, current = _lesson_context(slug, module, lesson)
+    course, outline, current = _lesson_context(slug, module, lesson)
     enrolment = services.enrolment_for(current_user, course)
     if enrolment is None or not enrolment.is_active:
         flash("Enrol on the course to read its lessons.", "info")
         return redirect(url_for("courses.detail", slug=course.slug))
-    services.record_visit(enrolment, current)
+    if services.visit_is_news(enrolment, current):
+        with writing():  # rarely: only when the learner moves to another lesson
+            services.record_visit(enrolment, current)
     completed = services.completed_lesson_ids(current_user, course)
-    previous, following = services.neighbours(course, current)
+    previous, following = services.neighbours(outline, current)
     template = "courses/lesson_print.html" if request.args.get("view") == "print" else "courses/lesson.html"
-    page = render_template(template, course=course, lesson=current, module=current.module,
-                           version=current.current_version, enrolment=enrolment, completed=completed,
+    return render_template(template, course=course, outline=outline, lesson=current, module=current.module,
+                           lesson_html=lesson_html(current), enrolment=enrolment, completed=completed,
                            previous=previous, following=following, module_progress=services.module_progress,
-                           form=ConfirmForm(), assessments=module_assessments(course, current_user))
-    db.session.commit()  # after rendering, so the page does not reload what it already holds
-    return page
+                           form=ConfirmForm(), assessments=module_assessments(course, outline, current_user))
 
 
 @bp.post("/courses/<slug>/<module>/<lesson>/complete")
 @login_required
 def complete(slug: str, module: str, lesson: str):
-    course, current = _lesson_context(slug, module, lesson)
+    course, outline, current = _lesson_context(slug, module, lesson)
     enrolment = services.enrolment_for(current_user, course)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -139,7 +144,7 @@ def complete(slug: str, module: str, lesson: str):
         return redirect(url_for("courses.detail", slug=course.slug), 303)
     services.complete_lesson(enrolment, current)
     db.session.commit()
-    _, following = services.neighbours(course, current)
+    _, following = services.neighbours(outline, current)
     if following is not None and request.form.get("next") == "1":
         return redirect(url_for("courses.lesson", slug=course.slug, module=following.module.slug,
                                 lesson=following.slug))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from lms.accounts.models import Organisation, Role
 from lms.courses import services as courses
 from lms.courses.models import Course
-from lms.database import begin_writing
+from lms.database import writing
 from lms.extensions import csrf, db, limiter
 from lms.exports import csv_response
 from lms.forms import ConfirmForm
@@ -71,9 +71,8 @@ def success():
             problem = str(error)
         else:
             if session.payment_status in ("paid", "no_payment_required"):
-                begin_writing()  # the webhook is late: fulfil here, through the same idempotent service
-                services.fulfil_session(session)
-                db.session.commit()
+                with writing(expire=True):  # the webhook is late: fulfil here, through the same idempotent service
+                    services.fulfil_session(session)
         payment = services.payment_for_session(session_id)
     course = payment.course
     enrolment = courses.enrolment_for(current_user, course) if course is not None else None
@@ -159,9 +158,8 @@ def receipt(payment_id: int):
     if not url:
         flash("Stripe has no receipt for this payment yet; try again later.", "info")
         return redirect(url_for("payments.purchases"))
-    begin_writing()
-    db.session.get(Payment, payment_id).receipt_url = url
-    db.session.commit()
+    with writing():
+        db.session.get(Payment, payment_id).receipt_url = url
     return redirect(url)
 
 
