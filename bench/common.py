@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,14 +70,46 @@ def temp_sqlite_url() -> str:
     return f"sqlite:///{Path(tempfile.mkdtemp(prefix='lms-bench-')) / 'bench.sqlite3'}"
 
 
+def reset_postgresql(url: str) -> None:
+    """An empty public schema: a bench's database may hold tables of another version of the models."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def fresh_app(database_url: str | None = None, **overrides):
-    """The app on empty tables: a new SQLite file by default, or ``database_url`` emptied first.
+    """The app on empty tables: a new SQLite file by default, or ``database_url`` emptied first (on
+    PostgreSQL its whole public schema: give the benches a database of their own).
 
     The caller runs inside ``app.app_context()``; this one is only for creating the tables.
     """
     url = database_url or temp_sqlite_url()
+    if url.startswith("postgresql"):
+        reset_postgresql(url)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, **overrides)
     with app.app_context():
         db.drop_all()
         db.create_all()
     return app
+
+
+def open_app(database_url: str):
+    """The app on a database as it is (to read back what a bench wrote); never creates or drops."""
+    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+
+
+@contextmanager
+def one_core() -> Iterator[None]:
+    """Run the block on one CPU of this machine (where the system lets a process choose), then restore."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)

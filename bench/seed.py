@@ -122,22 +122,10 @@ def _spread(count: int, total: int, cap: int) -> list[int]:
     return values
 
 
-def _reset_postgresql(url: str) -> None:
-    """An empty public schema: the bench database may hold tables of an older version of the models."""
-    from sqlalchemy import create_engine
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def seed(database_url: str | None = None, sizes: Sizes | None = None, *, verbose: bool = True) -> DataSet:
     """Write the data set into an emptied database (a new SQLite file by default) and describe it."""
     sizes = sizes or Sizes.from_env()
     url = database_url or temp_sqlite_url()
-    if url.startswith("postgresql"):
-        _reset_postgresql(url)
     started = time.perf_counter()
     app = fresh_app(url)
     with app.app_context():
