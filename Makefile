@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql install install-dev clean
+.PHONY: run test test-sqlite test-postgresql bench install install-dev clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: $(VENV)/.installed-dev
 	else \
 		echo "TEST_DATABASE_URL is not set: the PostgreSQL run was skipped."; \
 	fi
+
+## bench: pages under wrk, mixed load, quiz spike, report, export, certificates: one table and bench/results.md (options in bench/run.py)
+bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -30,7 +30,13 @@ from lms.extensions import db  # noqa: E402
 
 PASSWORD = "a bench passphrase for every account"
 DOMAIN = "bench.example.org"
-ENROLMENT_OFFSETS = (0, 7, 13)  # learner i is on courses i, i+7 and i+13 (mod the course count)
+
+
+def enrolment_offsets(courses: int) -> tuple[int, int, int]:
+    """Learner i is on courses i, i + a third and i + two thirds of the way round (mod the count)."""
+    if courses < 3:
+        raise SystemExit("the bench's data set needs at least 3 courses")
+    return 0, courses // 3, 2 * courses // 3
 
 
 def learner_email(index: int) -> str:
@@ -97,7 +103,8 @@ class DataSet:
 
     def courses_of(self, index: int) -> list[str]:
         """The slugs of the courses learner ``index`` is on, the first being where they have most to do."""
-        return [self.courses[(index + offset) % len(self.courses)].slug for offset in ENROLMENT_OFFSETS]
+        count = len(self.courses)
+        return [self.courses[(index + offset) % count].slug for offset in enrolment_offsets(count)]
 
 
 def _spread(count: int, total: int, cap: int) -> list[int]:
@@ -231,7 +238,8 @@ def _seed(url: str, sizes: Sizes) -> DataSet:
     db.session.add(CourseTrainer(course_id=course_ids[0], user_id=ids[staff["trainer"]]))
 
     # Enrolments and lesson progress: the first n lessons of each course, n spread around the mean.
-    places = [(i, (i + offset) % sizes.courses) for i in range(sizes.learners) for offset in ENROLMENT_OFFSETS]
+    offsets = enrolment_offsets(sizes.courses)
+    places = [(i, (i + offset) % sizes.courses) for i in range(sizes.learners) for offset in offsets]
     finished = 1  # learner 0's second course is finished, the third half done, the first under way
     overrides = [12 if per_course >= 16 else per_course // 2, per_course, min(20, per_course)]
     done = overrides + _spread(len(places) - 3, sizes.progress - sum(overrides), per_course)
@@ -290,7 +298,7 @@ def _seed(url: str, sizes: Sizes) -> DataSet:
 
     # Learner 0: a certificate for the finished course, and outside activity in the CPD record.
     learner0 = db.session.get(User, learners[0])
-    issue_certificate(learner0, db.session.get(Course, course_ids[ENROLMENT_OFFSETS[finished] % sizes.courses]),
+    issue_certificate(learner0, db.session.get(Course, course_ids[offsets[finished]]),
                       completed_at=now - timedelta(days=3))
     _insert(CpdEntry, [{"user_id": learners[0], "source": "external", "module_id": None,
                         "title": f"Community cohesion workshop {n + 1}", "activity_date": (now - timedelta(days=40 * n)).date(),
