@@ -42,7 +42,7 @@ test: $(VENV)/.installed-dev
 
 ## bench: pages under wrk, mixed load, quiz spike, report, export, certificates: one table and bench/results.md (options in bench/run.py)
 bench: $(VENV)/.installed-dev
-	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	@command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk"; exit 1; }
 	$(PY) bench/run.py
 
 clean:

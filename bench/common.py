@@ -50,15 +50,18 @@ class Row:
         return {True: "pass", False: "FAIL", None: "-"}[self.passed]
 
 
-def print_rows(rows: list[Row]) -> None:
-    """Rows as an aligned plain-text table (what each script prints when run alone)."""
-    table = [("benchmark", "figure", "budget", "result")] + [(r.benchmark, r.figure, r.budget, r.verdict)
+def table(rows: list[Row]) -> list[str]:
+    """The rows as the lines of a Markdown table, aligned so that it reads as plain text too."""
+    cells = [("benchmark", "figure", "budget", "result")] + [(r.benchmark, r.figure, r.budget, r.verdict)
                                                             for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(4)]
-    for n, line in enumerate(table):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
+    widths = [max(len(line[i]) for line in cells) for i in range(4)]
+    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths)) + " |" for line in cells]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return lines
+
+
+def print_rows(rows: list[Row]) -> None:
+    print("\n".join(table(rows)))
 
 
 def database_label(url: str) -> str:

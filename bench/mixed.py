@@ -70,14 +70,16 @@ def snapshot(database_url: str, courses: dict[str, str]) -> Snapshot:
     with app.app_context():
         for email, slug, module, lesson in db.session.execute(
                 select(User.email, Course.slug, Module.slug, Lesson.slug)
-                .join(LessonProgress, LessonProgress.user_id == User.id).join(Lesson, Lesson.id == LessonProgress.lesson_id)
+                .join(LessonProgress, LessonProgress.user_id == User.id)
+                .join(Lesson, Lesson.id == LessonProgress.lesson_id)
                 .join(Module, Module.id == Lesson.module_id).join(Course, Course.id == Module.course_id)
                 .where(User.email.in_(list(courses)))):
             if courses[email] == slug:
                 progress[email].add(f"/courses/{slug}/{module}/{lesson}/")
         for email, slug, count in db.session.execute(
-                select(User.email, Course.slug, Enrolment.lessons_completed).join(Enrolment, Enrolment.user_id == User.id)
-                .join(Course, Course.id == Enrolment.course_id).where(User.email.in_(list(courses)))):
+                select(User.email, Course.slug, Enrolment.lessons_completed)
+                .join(Enrolment, Enrolment.user_id == User.id).join(Course, Course.id == Enrolment.course_id)
+                .where(User.email.in_(list(courses)))):
             if courses[email] == slug:
                 counted[email] = count
         answers = (select(func.count(Response.id)).where(Response.attempt_id == QuizAttempt.id,
@@ -200,8 +202,9 @@ def run_mixed(base: str, data: DataSet, duration: float) -> list[Row]:
     lessons = sum(len(d.completed) for d in done.values())
     quizzes = sum(len(d.submitted) for d in done.values())
     p95 = percentile(latencies, 95) * 1000
-    print(f"  mixed load: {len(done)} learners, {elapsed:.1f} s, {requests:,} requests ({requests / elapsed:,.0f} req/s), "
-          f"p95 {p95:.0f} ms, max {max(latencies, default=0) * 1000:.0f} ms, {len(tally.errors)} errors; "
+    print(f"  mixed load: {len(done)} learners, {elapsed:.1f} s, {requests:,} requests "
+          f"({requests / elapsed:,.0f} req/s), p95 {p95:.0f} ms, max {max(latencies, default=0) * 1000:.0f} ms, "
+          f"{len(tally.errors)} errors; "
           f"{lessons} lessons completed, {quizzes} quizzes submitted", flush=True)
     for line in (tally.errors[:10] + problems[:10]):
         print(f"    {line}")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import QUICK, ROOT, Row, database_label, seconds, temp_sqlite_url  # noqa: E402
+from bench.common import QUICK, ROOT, Row, database_label, seconds, table, temp_sqlite_url  # noqa: E402
 from bench.server import Settings, app_env, app_env_description  # noqa: E402
 
 PARTS = ("pages", "mixed", "spike", "reports", "exports", "certificates")
@@ -124,15 +124,6 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def table(rows: list[Row]) -> list[str]:
-    """The rows as a Markdown table (readable as plain text too)."""
-    cells = [("benchmark", "figure", "budget", "result")] + [(r.benchmark, r.figure, r.budget, r.verdict) for r in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(4)]
-    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths)) + " |" for line in cells]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return lines
-
-
 def write_results(rows: list[Row], header: list[tuple[str, str]]) -> None:
     lines = ["# Benchmark results", "", "Written by `make bench` (bench/run.py); each run replaces this file.", ""]
     lines += [f"- **{name}**: {value}" for name, value in header]
@@ -150,6 +141,7 @@ def main() -> int:
             print(missing, file=sys.stderr)
             return 2
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     commit = git_commit()  # before the run: results.md is the only file it changes
     settings = Settings.from_env()
@@ -183,6 +175,8 @@ def main() -> int:
         ("data set", ", ".join(f"{n:,} {name}" for name, n in counts.items()) or "not seeded"),
         ("run", f"{'quick (BENCH_QUICK=1)' if QUICK else 'full'}, parts {', '.join(p for p in PARTS if p in parts)}, "
                 f"{elapsed / 60:.1f} minutes"),
+        ("load average", f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end (1-minute; above "
+                         f"about 0.5 something else was running and the figures are noisy)"),
         ("verdict", f"{len(failed)} of {sum(r.passed is not None for r in rows)} budgets not met" if failed
          else "every budget met"),
     ]

@@ -107,9 +107,10 @@ def run_spike(base: str, data: DataSet) -> list[Row]:
         problems.append(f"{len(unsubmitted)} attempts are not submitted: {unsubmitted[:3]}")
     start_ms = [s * 1000 for s in tally.latencies.get("start", [])]
     submit_ms = [s * 1000 for s in tally.latencies.get("submit", [])]
-    errors = [e for e in tally.errors]
-    print(f"  quiz spike: {count} learners; starts p95 {percentile(start_ms, 95):.0f} ms, max {max(start_ms, default=0):.0f} ms; "
-          f"submits p95 {percentile(submit_ms, 95):.0f} ms, max {max(submit_ms, default=0):.0f} ms; "
+    errors = tally.errors
+    print(f"  quiz spike: {count} learners; starts p95 {percentile(start_ms, 95):.0f} ms, "
+          f"max {max(start_ms, default=0):.0f} ms; submits p95 {percentile(submit_ms, 95):.0f} ms, "
+          f"max {max(submit_ms, default=0):.0f} ms; "
           f"{len(errors)} errors; {len(rows)} attempts in the database", flush=True)
     for line in errors[:10] + problems:
         print(f"    {line}")
