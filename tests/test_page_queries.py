@@ -149,6 +149,7 @@ def test_the_strict_mode_does_catch_a_lazy_load(app, worlds):
     from sqlalchemy.exc import InvalidRequestError
 
     from lms.courses.models import Enrolment
+    db.session.expunge_all()  # nothing already at hand: reaching the course would need SQL
     with no_lazy_loads():
         enrolment = db.session.scalars(select(Enrolment)).first()
         with pytest.raises(InvalidRequestError):

@@ -92,7 +92,7 @@ def attempts_left(quiz: Quiz, attempts: list[QuizAttempt]) -> int | None:
     return None if quiz.attempts_allowed == 0 else max(0, quiz.attempts_allowed - len(attempts))
 
 
-def counting_attempt(quiz: Quiz | QuizEntry, attempts: list[QuizAttempt]) -> QuizAttempt | None:
+def counting_attempt(quiz: Quiz | QuizEntry, attempts: list) -> QuizAttempt | AttemptStanding | None:
     """The attempt whose mark counts: the highest, or the last, of the marked ones."""
     marked = [a for a in attempts if not a.is_open and a.percent is not None and not a.needs_marking]
     if not marked:
@@ -424,6 +424,20 @@ class AssignmentEntry:
     word_limit: int
 
 
+@dataclass(frozen=True)
+class AttemptStanding:
+    """What ``counting_attempt`` reads of an attempt, without its question snapshot."""
+    number: int
+    status: str
+    percent: Decimal | None
+    passed: bool | None
+    needs_marking: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == AttemptStatus.IN_PROGRESS
+
+
 @dataclass
 class ModuleAssessment:
     quiz: QuizEntry | None = None
@@ -458,12 +472,15 @@ def module_assessments(course: Course, outline, user: User) -> dict[int, ModuleA
     if not user.is_authenticated or not result:
         return result
     quizzes = {e.quiz.id: e for e in result.values() if e.quiz}
-    attempts: dict[int, list[QuizAttempt]] = {}
+    attempts: dict[int, list[AttemptStanding]] = {}
     if quizzes:
-        for attempt in db.session.scalars(select(QuizAttempt).where(QuizAttempt.user_id == user.id,
-                                                                    QuizAttempt.quiz_id.in_(list(quizzes)))
-                                          .order_by(QuizAttempt.number)):
-            attempts.setdefault(attempt.quiz_id, []).append(attempt)
+        # Plain rows of the columns the standing needs: an attempt's question snapshot (layout) is large.
+        for row in db.session.execute(
+                select(QuizAttempt.quiz_id, QuizAttempt.number, QuizAttempt.status, QuizAttempt.percent,
+                       QuizAttempt.passed, QuizAttempt.needs_marking)
+                .where(QuizAttempt.user_id == user.id, QuizAttempt.quiz_id.in_(list(quizzes)))
+                .order_by(QuizAttempt.number)):
+            attempts.setdefault(row.quiz_id, []).append(AttemptStanding(*row[1:]))
     for quiz_id, entry in quizzes.items():
         best = counting_attempt(entry.quiz, attempts.get(quiz_id, []))
         entry.best_percent = best.percent if best else None

@@ -56,8 +56,9 @@ def _posted_answers(attempt: QuizAttempt) -> dict[int, list[str]]:
 def quiz(slug: str, module: str):
     course, module_, quiz_ = _module_quiz(slug, module)
     enrolment = services.active_enrolment(current_user, course)
+    if services.close_expired(quiz=quiz_, user=current_user):
+        db.session.commit()  # attempts whose time ran out were closed (rarely: a GET writes only then)
     attempts = services.attempts_of(current_user, quiz_)
-    db.session.commit()  # attempts whose time ran out were closed
     return render_template("assessment/quiz.html", course=course, module=module_, quiz=quiz_, enrolment=enrolment,
                            attempts=attempts, current=services.open_attempt(attempts),
                            best=services.counting_attempt(quiz_, attempts),
@@ -86,8 +87,8 @@ def start(slug: str, module: str):
 @login_required
 def attempt(attempt_id: int):
     attempt_ = _own_attempt(attempt_id)
-    services.close_expired(quiz=attempt_.quiz, user=current_user)
-    db.session.commit()
+    if services.close_expired(quiz=attempt_.quiz, user=current_user):
+        db.session.commit()
     if not attempt_.is_open:
         return redirect(url_for("assessment.review", attempt_id=attempt_.id))
     saved = {r.position: r.answer for r in attempt_.responses}
@@ -169,8 +170,8 @@ def submit(attempt_id: int):
 @login_required
 def review(attempt_id: int):
     attempt_ = _own_attempt(attempt_id)
-    services.close_expired(quiz=attempt_.quiz, user=current_user)
-    db.session.commit()
+    if services.close_expired(quiz=attempt_.quiz, user=current_user):
+        db.session.commit()
     if attempt_.is_open:
         return redirect(url_for("assessment.attempt", attempt_id=attempt_.id))
     quiz_ = attempt_.quiz
