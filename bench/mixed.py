@@ -26,6 +26,7 @@ import aiohttp  # noqa: E402
 
 from bench.clients import Learner, Tally, answers_for, percentile  # noqa: E402
 from bench.common import Row, database_label, open_app, print_rows, seconds  # noqa: E402
+from bench.machine import Others, busy_note  # noqa: E402
 from bench.seed import DataSet, learner_email  # noqa: E402
 from bench.server import Settings, app_env, serve  # noqa: E402
 
@@ -195,7 +196,9 @@ def run_mixed(base: str, data: DataSet, duration: float) -> list[Row]:
     database = database_label(data.database_url)
     courses = {learner_email(i): data.courses_of(i)[0] for i in data.mixed_learners}
     state_before = snapshot(data.database_url, courses)
+    others = Others()
     tally, done, elapsed = asyncio.run(_run(base, data, duration))
+    busy = busy_note(others.cores())
     problems = check(state_before, snapshot(data.database_url, courses), done)
     latencies = [s for label, values in tally.latencies.items() if label not in LOG_IN for s in values]
     requests = len(latencies)
@@ -210,7 +213,8 @@ def run_mixed(base: str, data: DataSet, duration: float) -> list[Row]:
         print(f"    {line}")
     figure = (f"{requests / elapsed:,.0f} req/s, p95 {p95:.0f} ms, {len(tally.errors)} errors; {lessons} lessons "
               f"completed, {quizzes} quizzes submitted: "
-              + ("nothing lost or doubled" if not problems else f"{len(problems)} differences in the database"))
+              + ("nothing lost or doubled" if not problems else f"{len(problems)} differences in the database")
+              + (f" ({busy})" if busy else ""))
     return [Row(f"mixed load, {len(done)} learners [{database}]", figure, "0 errors, nothing lost or doubled",
                 not tally.errors and not problems and requests > 0)]
 

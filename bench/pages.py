@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import requests  # noqa: E402
 
 from bench.common import Row, database_label, print_rows, seconds  # noqa: E402
+from bench.machine import Others, busy_note  # noqa: E402
 from bench.seed import PASSWORD, DataSet  # noqa: E402
 from bench.server import USER_AGENT, Settings, app_env, serve  # noqa: E402
 
@@ -58,6 +59,7 @@ class WrkResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    others: float | None = None  # cores other processes used meanwhile (bench/machine.py)
 
     @property
     def rate(self) -> float:
@@ -145,7 +147,9 @@ def run_wrk(url: str, duration: float, cookie: str = "") -> WrkResult:
                "--timeout", "10s", "-s", str(HERE / "wrk.lua"), "-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
+    others = Others()
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    busy = others.cores()
     line = next((line for line in output.splitlines() if line.startswith("BENCH-JSON ")), None)
     if line is None:
         raise BenchError(f"wrk printed no figures:\n{output}")
@@ -155,7 +159,7 @@ def run_wrk(url: str, duration: float, cookie: str = "") -> WrkResult:
                      statuses={int(k): v for k, v in figures["statuses"].items()},
                      socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
                      p50_ms=latency["p50"] / 1000, p95_ms=latency["p95"] / 1000, p99_ms=latency["p99"] / 1000,
-                     max_ms=latency["max"] / 1000)
+                     max_ms=latency["max"] / 1000, others=busy)
 
 
 def bare_rate(settings: Settings, duration: float) -> WrkResult:
@@ -170,7 +174,7 @@ def _print_result(name: str, result: WrkResult, bare: WrkResult | None, note: st
     print(f"  {name:16} {result.rate:8,.0f} req/s  {ratio}  p50 {result.p50_ms:6.1f}  p95 {result.p95_ms:6.1f}  "
           f"p99 {result.p99_ms:6.1f}  max {result.max_ms:7.1f} ms  non-2xx {result.non_2xx}"
           + (f"  socket errors {result.socket_errors}" if result.socket_errors else "")
-          + (f"  ({note})" if note else ""), flush=True)
+          + "".join(f"  ({n})" for n in (note, busy_note(result.others)) if n), flush=True)
 
 
 def page_row(name: str, database: str, result: WrkResult, bare: WrkResult) -> Row:
@@ -179,7 +183,8 @@ def page_row(name: str, database: str, result: WrkResult, bare: WrkResult) -> Ro
     figure = (f"{result.rate:,.0f} req/s ({ratio:.2f}x bare); p50/p95/p99 {result.p50_ms:.1f}/{result.p95_ms:.1f}/"
               f"{result.p99_ms:.1f} ms; non-2xx {result.non_2xx}"
               + (f" ({result.describe_statuses()})" if result.non_2xx else "")
-              + (f"; socket errors {result.socket_errors}" if result.socket_errors else ""))
+              + (f"; socket errors {result.socket_errors}" if result.socket_errors else "")
+              + (f" ({busy_note(result.others)})" if busy_note(result.others) else ""))
     return Row(f"page: {name} [{database}]", figure, BUDGET,
                ratio >= RATIO_BUDGET and result.p99_ms < P99_BUDGET_MS and failures == 0)
 
@@ -189,7 +194,8 @@ def measure_pages(base: str, data: DataSet, bare: WrkResult, duration: float) ->
     database = database_label(data.database_url)
     _print_result("bare app", bare, None)
     cookies: dict[str | None, str] = {}
-    rows = [Row(f"bare app [{database}]", f"{bare.rate:,.0f} req/s; p99 {bare.p99_ms:.1f} ms")]
+    rows = [Row(f"bare app [{database}]", f"{bare.rate:,.0f} req/s; p99 {bare.p99_ms:.1f} ms"
+                + (f" ({busy_note(bare.others)})" if busy_note(bare.others) else ""))]
     pages = pages_for(data)
     for page in pages:
         try:

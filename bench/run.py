@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import QUICK, ROOT, Row, database_label, seconds, table, temp_sqlite_url  # noqa: E402
+from bench.machine import BUSY_CORES, Others  # noqa: E402
 from bench.server import Settings, app_env, app_env_description  # noqa: E402
 
 PARTS = ("pages", "mixed", "spike", "reports", "exports", "certificates")
@@ -110,6 +111,10 @@ def run_database(url: str, settings: Settings, parts: set[str]) -> tuple[list[Ro
     return rows, counts
 
 
+def _cores(value: float | None) -> str:
+    return "an unknown number of" if value is None else f"{value:.2f}"
+
+
 def git_commit() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -142,6 +147,7 @@ def main() -> int:
             return 2
     started = time.monotonic()
     load_before = os.getloadavg()[0]
+    others = Others()
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     commit = git_commit()  # before the run: results.md is the only file it changes
     settings = Settings.from_env()
@@ -175,8 +181,10 @@ def main() -> int:
         ("data set", ", ".join(f"{n:,} {name}" for name, n in counts.items()) or "not seeded"),
         ("run", f"{'quick (BENCH_QUICK=1)' if QUICK else 'full'}, parts {', '.join(p for p in PARTS if p in parts)}, "
                 f"{elapsed / 60:.1f} minutes"),
-        ("load average", f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end (1-minute; above "
-                         f"about 0.5 something else was running and the figures are noisy)"),
+        ("other work on the machine", (f"the load average was {load_before:.2f} before the run; other processes "
+                                       f"(PostgreSQL's server aside) used {_cores(others.cores())} cores on average "
+                                       f"during it (a figure taken while they used more than {BUSY_CORES} is marked "
+                                       "\"busy machine\")")),
         ("verdict", f"{len(failed)} of {sum(r.passed is not None for r in rows)} budgets not met" if failed
          else "every budget met"),
     ]

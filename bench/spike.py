@@ -23,6 +23,7 @@ import aiohttp  # noqa: E402
 
 from bench.clients import Learner, Tally, percentile  # noqa: E402
 from bench.common import Row, database_label, open_app, print_rows  # noqa: E402
+from bench.machine import Others, busy_note  # noqa: E402
 from bench.seed import DataSet, learner_email  # noqa: E402
 from bench.server import Settings, app_env, serve  # noqa: E402
 
@@ -92,7 +93,9 @@ def attempts_in_database(data: DataSet) -> list[tuple[str, int, str]]:
 def run_spike(base: str, data: DataSet) -> list[Row]:
     database = database_label(data.database_url)
     count = len(data.spike_learners)
+    others = Others()
     tally, attempts, submitted = asyncio.run(_run(base, data))
+    busy = busy_note(others.cores())
     rows = attempts_in_database(data)
     problems = []
     if len({a for a in attempts if a is not None}) != count:
@@ -116,7 +119,8 @@ def run_spike(base: str, data: DataSet) -> list[Row]:
         print(f"    {line}")
     figure = (f"start p95/max {percentile(start_ms, 95):.0f}/{max(start_ms, default=0):.0f} ms, submit p95/max "
               f"{percentile(submit_ms, 95):.0f}/{max(submit_ms, default=0):.0f} ms, {len(errors)} errors; "
-              + (f"{count} attempts, each submitted once" if not problems else "; ".join(problems)))
+              + (f"{count} attempts, each submitted once" if not problems else "; ".join(problems))
+              + (f" ({busy})" if busy else ""))
     return [Row(f"quiz spike, {count} learners [{database}]", figure, "0 errors, each start and submit once",
                 not errors and not problems)]
 
