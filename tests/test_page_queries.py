@@ -184,3 +184,14 @@ def test_opening_another_lesson_records_it_once(app, worlds):
     lesson = db.session.get(Lesson, enrolment.last_lesson_id)
     assert lesson.slug == "lesson-2-1"
     assert client.get(f"/courses/{small.slug}/resume").headers["Location"].endswith("/module-2/lesson-2-1/")
+
+
+def test_a_guest_reading_public_pages_is_given_no_session_cookie(app, worlds):
+    """Home, the catalogue and a course page answer a cookieless guest without Set-Cookie, so a proxy
+    may cache them and no guest session is written per request."""
+    small, _ = worlds
+    client = app.test_client(use_cookies=False)
+    for url in ("/", "/courses/", f"/courses/{small.slug}/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, url

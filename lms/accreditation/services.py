@@ -322,7 +322,6 @@ CREDIT_STATUSES = ("requested", "approved", "rejected")
 CSV_COLUMNS = ["learner_reference", "legal_name", "email", "date_of_birth", "pathway", "module_code",
                "module_title", "credits_cats", "credits_ects", "fheq_level", "mark", "result", "completion_date",
                "moderation_status", "award_status", "record_version", "certificate_code"]
-TYPED_COLUMNS = ("legal_name", "email", "pathway", "module_code", "module_title")  # text people typed
 EXPORT_BATCH = 2000
 
 
@@ -331,7 +330,8 @@ def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
 
     Streamed: a server-side cursor on PostgreSQL (SQLite reads row by row anyway), fetched in
     batches, and plain column tuples rather than ORM objects, so memory stays flat however many
-    records there are. Each row is a dict keyed by CSV_COLUMNS plus ``user_id`` and ``course_id``.
+    records there are. Each row is a list in CSV_COLUMNS order, the text people typed made
+    spreadsheet-safe (built positionally: at a million rows, a dict per row was a tenth of the time).
     """
     from lms.accounts.models import User as Learner
     from lms.accreditation.models import CreditAward
@@ -359,16 +359,12 @@ def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
             select(Certificate.user_id, Certificate.course_id, Certificate.code).where(
                 Certificate.user_id.in_({u for u, _ in pairs}), Certificate.course_id.in_({c for _, c in pairs}),
                 Certificate.revoked_at.is_(None), Certificate.superseded_by_id.is_(None))))
-        for row in batch:
-            yield {"learner_reference": row.reference, "legal_name": row.legal_name, "email": row.email,
-                   "date_of_birth": row.date_of_birth.isoformat(), "pathway": row.pathway, "module_code": row.code,
-                   "module_title": row.module_title, "credits_cats": row.credits,
-                   "credits_ects": f"{row.credits / 2:g}",
-                   "fheq_level": row.level, "mark": row.mark, "result": row.result,
-                   "completion_date": row.completed_at.date().isoformat(), "moderation_status": row.moderation,
-                   "award_status": row.status, "record_version": row.version,
-                   "certificate_code": codes.get((row.user_id, row.course_id), ""),
-                   "user_id": row.user_id, "course_id": row.course_id}
+        safe = spreadsheet_safe
+        for (reference, legal_name, email, date_of_birth, pathway, code, module_title, credits, level, mark, result_,
+             completed_at, moderation, status, version, user_id, course_id) in batch:
+            yield [reference, safe(legal_name), safe(email), date_of_birth.isoformat(), safe(pathway), safe(code),
+                   safe(module_title), credits, f"{credits / 2:g}", level, mark, result_,
+                   completed_at.date().isoformat(), moderation, status, version, codes.get((user_id, course_id), "")]
 
 
 def credit_csv(user: User, filters: PortalFilters = PortalFilters()):
@@ -380,9 +376,7 @@ def credit_csv(user: User, filters: PortalFilters = PortalFilters()):
     writer.writerow(CSV_COLUMNS)
     pending = 0
     for row in credit_rows(user, filters):
-        for column in TYPED_COLUMNS:
-            row[column] = spreadsheet_safe(row[column])
-        writer.writerow([row[column] for column in CSV_COLUMNS])
+        writer.writerow(row)
         pending += 1
         if pending == EXPORT_BATCH:
             yield buffer.getvalue()

@@ -96,12 +96,12 @@ def enrolments_by_course(user: User, course_ids: list[int]) -> dict[int, Enrolme
 
 
 def completed_lesson_ids(user: User, course: Course | None = None, lesson_ids: list[int] | None = None) -> set[int]:
+    """The ids of the lessons ``user`` has completed: of ``course``'s live outline, or of ``lesson_ids``."""
     if not user.is_authenticated:
         return set()
-    stmt = select(LessonProgress.lesson_id).where(LessonProgress.user_id == user.id)
     if course is not None:
-        stmt = stmt.join(Lesson, Lesson.id == LessonProgress.lesson_id).join(Module).where(
-            Module.course_id == course.id)
+        lesson_ids = [lesson.id for lesson in ordered_lessons(outline_for(course))]
+    stmt = select(LessonProgress.lesson_id).where(LessonProgress.user_id == user.id)
     if lesson_ids is not None:
         stmt = stmt.where(LessonProgress.lesson_id.in_(lesson_ids or [0]))
     return set(db.session.scalars(stmt))

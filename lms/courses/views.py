@@ -50,7 +50,9 @@ def detail(slug: str):
     resume = services.resume_lesson(outline, enrolment, completed) if enrolment else None
     return render_template("courses/course_detail.html", course=course, outline=outline, enrolment=enrolment,
                            completed=completed, resume=resume, module_progress=services.module_progress,
-                           form=ConfirmForm(), assessments=module_assessments(course, outline, current_user))
+                           # A guest gets no form, so no CSRF token and no session cookie: the page stays cacheable.
+                           form=ConfirmForm() if current_user.is_authenticated else None,
+                           assessments=module_assessments(course, outline, current_user))
 
 
 @bp.post("/courses/<slug>/enrol")
