@@ -105,7 +105,10 @@ def writing(*, expire: bool = False) -> Iterator[None]:
     token = write_intent.set(True)
     try:
         yield
-        session.commit() if expire else _commit_keeping(session)
+        if expire:
+            session.commit()
+        else:
+            _commit_keeping(session)
     except BaseException:
         session.rollback()
         raise
@@ -140,7 +143,7 @@ def is_contention(error: BaseException) -> bool:
     orig = error.orig
     if isinstance(orig, sqlite3.OperationalError):
         message = str(orig).lower()
-        return "database is locked" in message or "database is busy" in message or "database table is locked" in message
+        return any(words in message for words in ("database is locked", "database is busy", "table is locked"))
     return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
