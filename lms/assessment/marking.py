@@ -150,7 +150,7 @@ def mark_essay(response_id: int):
     require(response is not None)
     attempt = response.attempt
     course = attempt.quiz.module.course
-    require(services.teaches(current_user, course))
+    require(services.teaches(current_user, course) and services.marked_by_hand(response))
     item = attempt.layout[response.position]
     points = Decimal(item["points"])
     form = forms.EssayMarkForm()

@@ -257,8 +257,16 @@ def _set_result(attempt: QuizAttempt, score: Decimal, maximum: Decimal, needs_ma
     db.session.flush()
 
 
+def marked_by_hand(response: Response) -> bool:
+    """Whether a person marks this answer (an essay); the others are marked by their question type."""
+    item = response.attempt.layout[response.position]
+    return not question_type(item["kind"]).auto_marked
+
+
 def mark_response(marker: User, response: Response, fraction: Decimal, comment: str) -> None:
-    """A person marks an essay answer (fraction of its points, 0 to 1)."""
+    """A person marks an essay answer (fraction of its points, 0 to 1). Auto-marked answers are refused."""
+    if not marked_by_hand(response):
+        raise AssessmentError("This answer is marked automatically; only written answers are marked by hand.")
     if not Decimal(0) <= fraction <= Decimal(1):
         raise AssessmentError("Give a mark between 0 and the question's points.")
     attempt = response.attempt

@@ -4,10 +4,11 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from lms.assessment import gift, services
-from lms.assessment.models import Question, QuestionCategory, Quiz
+from lms.assessment.models import Question, QuestionCategory, Quiz, Response
 from tests.factories import QUIZ_GIFT, add_trainer, enrol, login, make_course, make_user, post_form
 
 UPLOAD = """$CATEGORY: Evaluation
@@ -150,6 +151,36 @@ def test_essay_in_a_quiz_is_marked_by_a_person(app, db):
     db.session.rollback()
     attempt = db.session.get(type(attempt), attempt.id)
     assert not attempt.needs_marking and attempt.score == Decimal("1.00") and attempt.percent == Decimal("50.00")
+
+
+def test_the_essay_marking_page_refuses_an_auto_marked_answer(app, db):
+    """Only written answers are marked by hand: an auto-marked response's id gets 404, and its mark stays."""
+    course = make_course(quiz="::Why::Why does contact help? {}\n\n::Year::Year of the duty? {=2007 ~2008}")
+    learner = make_user()
+    enrol(learner, course)
+    attempt = services.start_attempt(learner, db.session.scalar(select(Quiz)))
+    year = next(i for i in attempt.layout if i["kind"] != "essay")  # left unanswered: marked 0 on submit
+    written = next(i for i in attempt.layout if i["kind"] == "essay")
+    services.save_answer(attempt, written["position"], ["It reduces anxiety between groups."])
+    services.submit_attempt(attempt)
+    db.session.commit()
+    rows = db.session.scalars(select(Response).where(Response.attempt_id == attempt.id)).all()
+    response = next(r for r in rows if r.position == year["position"])
+    essay = next(r for r in rows if r.needs_marking)
+    score = response.score
+    client = trainer_client(app, course)
+    assert client.get(f"/teach/responses/{essay.id}").status_code == 200
+    assert client.get(f"/teach/responses/{response.id}").status_code == 404
+    page = post_form(client, f"/teach/responses/{essay.id}", {"score": "1", "comment": ""},
+                     page=f"/teach/responses/{essay.id}")
+    assert page.status_code == 302
+    refused = post_form(client, f"/teach/responses/{response.id}", {"score": "1", "comment": "Right after all"},
+                        page=f"/teach/responses/{essay.id}")
+    assert refused.status_code == 404
+    db.session.rollback()
+    assert db.session.get(type(response), response.id).score == score
+    with pytest.raises(services.AssessmentError):
+        services.mark_response(make_user("trainer"), db.session.get(type(response), response.id), Decimal(1), "")
 
 
 def test_statistics_as_csv(app, db):
