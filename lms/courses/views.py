@@ -105,6 +105,15 @@ def resume(slug: str):
     return redirect(url_for("courses.lesson", slug=course.slug, module=lesson.module.slug, lesson=lesson.slug))
 
 
+def _quiz_after(course, lesson, assessments) -> dict | None:
+    """The module's quiz, when ``lesson`` is the module's last lesson and the module has one: where
+    "Next" goes from there, so the quiz is not skipped on the way to the next module."""
+    entry = assessments.get(lesson.module.id)
+    if entry is None or entry.quiz is None or lesson.module.live_lessons[-1].id != lesson.id:
+        return None
+    return {"url": url_for("assessment.quiz", slug=course.slug, module=lesson.module.slug), "title": entry.quiz.title}
+
+
 def _lesson_context(slug: str, module: str, lesson_slug: str):
     course = _visible_course(slug)
     outline = outline_for(course)
@@ -126,11 +135,13 @@ def lesson(slug: str, module: str, lesson: str):
             services.record_visit(enrolment, current)
     completed = services.completed_lesson_ids(current_user, course)
     previous, following = services.neighbours(outline, current)
+    assessments = module_assessments(course, outline, current_user)
     template = "courses/lesson_print.html" if request.args.get("view") == "print" else "courses/lesson.html"
     return render_template(template, course=course, outline=outline, lesson=current, module=current.module,
                            lesson_html=lesson_html(current), enrolment=enrolment, completed=completed,
                            previous=previous, following=following, module_progress=services.module_progress,
-                           form=ConfirmForm(), assessments=module_assessments(course, outline, current_user))
+                           form=ConfirmForm(), assessments=assessments,
+                           next_quiz=_quiz_after(course, current, assessments))
 
 
 @bp.post("/courses/<slug>/<module>/<lesson>/complete")
@@ -146,10 +157,13 @@ def complete(slug: str, module: str, lesson: str):
         return redirect(url_for("courses.detail", slug=course.slug), 303)
     services.complete_lesson(enrolment, current)
     db.session.commit()
-    _, following = services.neighbours(outline, current)
-    if following is not None and request.form.get("next") == "1":
-        return redirect(url_for("courses.lesson", slug=course.slug, module=following.module.slug,
-                                lesson=following.slug))
+    if request.form.get("next") == "1":
+        quiz = _quiz_after(course, current, module_assessments(course, outline, current_user))
+        _, following = services.neighbours(outline, current)
+        if quiz is not None:
+            return redirect(quiz["url"])
+        if following is not None:
+            return redirect(following.url)
     flash(f"“{current.title}” is complete.", "success")
     return redirect(url_for("courses.lesson", slug=course.slug, module=current.module.slug, lesson=current.slug))
 

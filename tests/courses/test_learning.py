@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from lms.courses import services
 from lms.courses.models import Enrolment, Lesson, LessonProgress
-from tests.factories import enrol, login, make_course, post_form
+from tests.factories import enrol, login, make_course, make_user, post_form
 
 
 def lesson_url(course, module="module-1", lesson="lesson-1-1"):
@@ -238,3 +238,29 @@ def test_lesson_html_from_the_database_is_not_rerendered(client, make_user, db):
     db.session.commit()
     login(client, learner)
     assert "Stored rendering marker" in client.get(lesson_url(course)).get_data(as_text=True)
+
+
+def test_next_from_a_modules_last_lesson_goes_to_its_quiz(app):
+    """The quiz is not skipped: from the last lesson of a module with a quiz, Next (and "Mark as complete
+    and go to the quiz") lead to the quiz; elsewhere they lead to the next lesson."""
+    from tests.factories import QUIZ_GIFT
+    course = make_course("quiz-next", modules=2, lessons=2, quiz=QUIZ_GIFT)  # the quiz is module 1's
+    learner = make_user()
+    enrol(learner, course)
+    client = app.test_client()
+    login(client, learner)
+    base = "/courses/quiz-next"
+    last_of_first = client.get(f"{base}/module-1/lesson-1-2/").get_data(as_text=True)
+    assert f'rel="next" class="pager-next" href="{base}/module-1/quiz/"' in last_of_first
+    assert "Mark as complete and go to the quiz" in last_of_first
+    first = client.get(f"{base}/module-1/lesson-1-1/").get_data(as_text=True)
+    assert f'href="{base}/module-1/lesson-1-2/"><span class="pager-label">Next' in first
+    assert "Mark as complete and continue" in first
+    assert 'rel="next"' not in client.get(f"{base}/module-2/lesson-2-2/").get_data(as_text=True)
+
+    response = post_form(client, f"{base}/module-1/lesson-1-2/complete", {"next": "1"},
+                         page=f"{base}/module-1/lesson-1-2/")
+    assert response.status_code == 302 and response.headers["Location"] == f"{base}/module-1/quiz/"
+    response = post_form(client, f"{base}/module-1/lesson-1-1/complete", {"next": "1"},
+                         page=f"{base}/module-1/lesson-1-1/")
+    assert response.headers["Location"] == f"{base}/module-1/lesson-1-2/"
