@@ -50,6 +50,7 @@ def detail(slug: str):
     resume = services.resume_lesson(outline, enrolment, completed) if enrolment else None
     return render_template("courses/course_detail.html", course=course, outline=outline, enrolment=enrolment,
                            completed=completed, resume=resume, module_progress=services.module_progress,
+                           certificate=_certificate(course, enrolment),
                            # A guest gets no form, so no CSRF token and no session cookie: the page stays cacheable.
                            form=ConfirmForm() if current_user.is_authenticated else None,
                            assessments=module_assessments(course, outline, current_user))
@@ -103,6 +104,14 @@ def resume(slug: str):
         flash("This course has no lessons yet.", "info")
         return redirect(url_for("courses.detail", slug=course.slug))
     return redirect(url_for("courses.lesson", slug=course.slug, module=lesson.module.slug, lesson=lesson.slug))
+
+
+def _certificate(course, enrolment):
+    """The learner's certificate for a course they completed (imported late: certificates uses courses)."""
+    if enrolment is None or enrolment.completed_at is None:
+        return None
+    from lms.certificates.services import current_certificate
+    return current_certificate(current_user, course)
 
 
 def _quiz_after(course, lesson, assessments) -> dict | None:

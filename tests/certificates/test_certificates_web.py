@@ -291,3 +291,16 @@ def test_certificates_zip_with_mistyped_dates_is_400_not_everything(client, make
     login(client, trainer)
     response = client.get(f"/teach/{course.slug}/certificates.zip?start=2026-02-30")
     assert response.status_code == 400 and "The dates are not valid" in response.get_data(as_text=True)
+
+
+def test_a_completed_course_page_links_to_its_certificate_and_counts_in_the_singular(app, client, certified):
+    learner, certificate, course = certified
+    login(client, learner)
+    html = client.get(f"/courses/{course.slug}/").get_data(as_text=True)
+    assert f'href="/certificates/{certificate.code}/">See your certificate</a>' in html
+    assert "1 in 1 module</dd>" in html and "(1 of 1 lesson)" in html
+    other = make_user()
+    enrol(other, course)
+    login(client, other)
+    html = client.get(f"/courses/{course.slug}/").get_data(as_text=True)
+    assert "See your certificate" not in html and "(0 of 1 lesson)" in html
