@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -251,6 +251,17 @@ def certificate_by_code(code: str) -> Certificate | None:
     if not code.isalnum() or len(code) > 40:
         return None
     return db.session.scalar(select(Certificate).where(Certificate.code == code))
+
+
+def find_certificate(text: str) -> Certificate | None:
+    """The certificate whose verification code or printed number (CL-2026-000042-1) is ``text``,
+    as someone would type either: any case, with or without spaces and hyphens."""
+    text = text.strip()
+    if not text or len(text) > 60:
+        return None
+    number = text.upper().replace(" ", "")
+    return (db.session.scalar(select(Certificate).where(func.upper(Certificate.number) == number))
+            or certificate_by_code(text))
 
 
 # Reminders ------------------------------------------------------------------------------

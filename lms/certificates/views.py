@@ -207,11 +207,29 @@ def _verify_limit() -> str:
     return current_app.config["VERIFY_RATE_LIMIT"]
 
 
+NOT_FOUND = ("No certificate has this code or number. Check it against the certificate: the code is under "
+             "the QR code, the number (such as CL-2026-000042-1) beside it.")
+
+
+@bp.get("/verify/")
+@limiter.limit(_verify_limit)
+def verify_lookup():
+    """Check a certificate by typing its code or its printed number."""
+    query = request.args.get("q", "").strip()[:60]
+    if not query:
+        return render_template("certificates/verify_lookup.html", query="", error=None)
+    certificate = services.find_certificate(query)
+    if certificate is None:
+        return render_template("certificates/verify_lookup.html", query=query, error=NOT_FOUND), 404
+    return redirect(url_for("certificates.verify", code=certificate.code))
+
+
 @bp.get("/verify/<code>")
 @limiter.limit(_verify_limit)
 def verify(code: str):
     certificate = services.certificate_by_code(code)
-    require(certificate is not None)
+    if certificate is None:
+        return render_template("certificates/verify_lookup.html", query=code[:60], error=NOT_FOUND), 404
     return render_template("certificates/verify.html", certificate=certificate,
                            newer=certificate.superseded_by if certificate.superseded_by_id else None)
 

@@ -40,6 +40,17 @@ def test_complete_download_and_verify(page, live_server):
     assert page.locator("#main").get_by_text("Nia Finisher").is_visible()
     assert_accessible(page)
 
+    # An employer types the code from the paper copy into /verify/ (footer link), first mistyped.
+    page.get_by_role("link", name="Check a certificate").click()
+    page.get_by_label("Certificate code or number").fill("CL-1999-000001-1")
+    page.get_by_role("button", name="Check").click()
+    page.get_by_role("heading", level=1, name="No certificate found").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Certificate code or number").fill(" ".join(code[i:i + 4] for i in range(0, 20, 4)).lower())
+    page.get_by_role("button", name="Check").click()
+    page.get_by_role("heading", name="Valid certificate").wait_for()
+    assert page.locator("#main").get_by_text("Issued by", exact=True).is_visible()
+
     page.goto("/cpd/")
     assert page.get_by_text("Course on this platform").first.is_visible()
     assert_accessible(page)

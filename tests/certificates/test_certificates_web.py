@@ -304,3 +304,29 @@ def test_a_completed_course_page_links_to_its_certificate_and_counts_in_the_sing
     login(client, other)
     html = client.get(f"/courses/{course.slug}/").get_data(as_text=True)
     assert "See your certificate" not in html and "(0 of 1 lesson)" in html
+
+
+def test_anyone_can_check_a_certificate_by_its_code_or_printed_number(app, client, certified):
+    _, certificate, _ = certified
+    form = client.get("/verify/")
+    assert form.status_code == 200 and 'name="q"' in form.get_data(as_text=True)
+    assert 'href="/verify/">Check a certificate</a>' in client.get("/").get_data(as_text=True)
+    spaced = " ".join(certificate.code[i:i + 4] for i in range(0, len(certificate.code), 4)).lower()
+    for typed in (certificate.code, spaced, certificate.number.lower(), f" {certificate.number} "):
+        response = client.get("/verify/", query_string={"q": typed})
+        assert response.status_code == 302, typed
+        assert response.headers["Location"].endswith(f"/verify/{certificate.code}")
+    page = client.get(f"/verify/{certificate.code}").get_data(as_text=True)
+    assert "Gwen Williams" in page and "Issued by" in page and certificate.number in page
+    assert certificate.issued_at.strftime("%d %b %Y") in page
+
+
+def test_an_unknown_certificate_gets_a_clear_404_with_the_form_to_try_again(app, client, certified):
+    for response in (client.get("/verify/", query_string={"q": "CL-1999-000001-1"}),
+                     client.get("/verify/AAAAAAAAAAAAAAAAAAAA")):
+        html = response.get_data(as_text=True)
+        assert response.status_code == 404
+        assert "No certificate has this code or number" in html and 'aria-invalid="true"' in html
+    assert 'value="CL-1999-000001-1"' in client.get("/verify/", query_string={"q": "CL-1999-000001-1"}).get_data(
+        as_text=True)
+    assert client.get("/verify/", query_string={"q": "x" * 500}).status_code == 404
