@@ -115,6 +115,12 @@ def mark(marker: User, submission: Submission, selections: list[int], feedback: 
     return record
 
 
+def may_moderate(user: User, submission: Submission) -> bool:
+    """A second marker moderates: anyone who may mark the work, except whoever gave the current mark."""
+    current = submission.marks[-1] if submission.marks else None
+    return current is not None and current.marker_id != user.id
+
+
 def moderate(moderator: User, submission: Submission, *, agree: bool, selections: list[int] | None = None,
              note: str = "") -> MarkRecord:
     """A second marker agrees with the mark, or changes it with a note."""

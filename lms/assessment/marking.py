@@ -102,6 +102,7 @@ def mark(submission_id: int):
     status = 422 if request.method == "POST" else 200
     return render_template("assessment/mark.html", submission=submission, assignment=assignment, course=course,
                            form=form, selections=selections, error=error,
+                           can_moderate=assignments.may_moderate(current_user, submission),
                            moderation_form=forms.ModerationForm(prefix="mod")), status
 
 

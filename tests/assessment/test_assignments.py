@@ -135,6 +135,9 @@ def test_second_marker_moderates(app, course, submitted, db):
     login(two, second)
     mark_url = f"/teach/submissions/{submission.id}"
     post_form(one, mark_url, {"criterion0": 1, "criterion1": 1, "feedback": "Sound."})
+    first_view = one.get(mark_url).get_data(as_text=True)
+    assert "Record moderation" not in first_view and "A second marker moderates this mark" in first_view
+    assert "Record moderation" in two.get(mark_url).get_data(as_text=True)
     own = post_form(one, mark_url + "/moderate", {"mod-decision": "agree"}, page=mark_url, follow_redirects=True)
     assert "you gave the current mark" in own.get_data(as_text=True)
     no_note = post_form(two, mark_url + "/moderate", {"mod-decision": "change", "criterion0": 0, "criterion1": 1},
