@@ -25,12 +25,43 @@ class Grade:
     needs_marking: bool = False
 
 
+@dataclass
+class OptionReview:
+    """One option as the review shows it: what it said, whether it was chosen, and what that earned."""
+
+    text: str
+    chosen: bool
+    weight: Decimal                    # per cent of the question's points: positive right, negative a penalty
+    feedback: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """``right`` (chosen and right), ``wrong`` (chosen, not right), ``missed`` (right, not chosen) or ``""``."""
+        if self.chosen:
+            return "right" if self.weight > 0 else "wrong"
+        return "missed" if self.weight > 0 else ""
+
+    @property
+    def share(self) -> str:
+        """The weight as the review prints it: ``+50%``, ``−100%``."""
+        return ("+" if self.weight > 0 else "") + _percent(self.weight)
+
+
 def _d(value) -> Decimal:
     return Decimal(str(value))
 
 
 def _clamp(value: Decimal) -> Decimal:
     return max(Decimal(0), min(Decimal(1), value))
+
+
+def _percent(value: Decimal) -> str:
+    text = f"{value.quantize(Decimal('0.1')).normalize():f}"
+    return f"{'−' if value < 0 else ''}{text.lstrip('-')}%"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class QuestionType:
@@ -55,6 +86,14 @@ class QuestionType:
 
     def correct_answer(self, data: dict, presented: dict) -> str:
         """The right answer, as text for the review page."""
+        return ""
+
+    def review_options(self, data: dict, presented: dict, answer: Any) -> list[OptionReview] | None:
+        """Each option in the order the learner saw it, for types whose answer is a choice; else None."""
+        return None
+
+    def explain(self, data: dict, answer: Any) -> str:
+        """How the mark was reached, where that is not obvious (partial credit, penalties); else ''."""
         return ""
 
     def from_gift(self, question: G.GiftQuestion) -> dict:
@@ -126,6 +165,33 @@ class _ChoiceType(QuestionType):
         right = [c["text"] for c in data["choices"] if _d(c["weight"]) > 0]
         return "; ".join(right)
 
+    def review_options(self, data, presented, answer):
+        chosen = set(answer if isinstance(answer, list) else [answer] if answer else [])
+        by_id = {c["id"]: c for c in data["choices"]}
+        return [OptionReview(text=by_id[o["id"]]["text"], chosen=o["id"] in chosen, weight=_d(by_id[o["id"]]["weight"]),
+                             feedback=by_id[o["id"]].get("feedback", ""))
+                for o in presented["options"] if o["id"] in by_id]
+
+    def explain(self, data, answer):
+        if not self.multiple or not answer:
+            return ""
+        options = self.review_options(data, {"options": data["choices"]}, answer)
+        right = [o for o in options if o.verdict == "right"]
+        wrong = [o for o in options if o.verdict == "wrong"]
+        missed = [o for o in options if o.verdict == "missed"]
+        parts = [o.share for o in right + wrong]
+        total = sum((o.weight for o in right + wrong), Decimal(0))
+        said = [f"{_count(len(right), 'right option')} chosen"]
+        if wrong:
+            said.append(f"{_count(len(wrong), 'wrong option')} chosen")
+        if missed:
+            said.append(f"{_count(len(missed), 'right option')} missed")
+        sentence = f"{', '.join(said)}: {' '.join(parts) or '0%'} = {_percent(_clamp(total / 100) * 100)}"
+        if total < 0:
+            sentence += " (a question never scores below 0%)"
+        return (sentence + ". Each right option adds its share of the marks; each wrong option chosen takes "
+                "its penalty away.")
+
     def from_gift(self, question):
         return {"choices": _choices_from_gift(question), "shuffle": True}
 
@@ -175,6 +241,12 @@ class TrueFalse(QuestionType):
 
     def correct_answer(self, data, presented):
         return "True" if data["answer"] else "False"
+
+    def review_options(self, data, presented, answer):
+        return [OptionReview(text="True", chosen=answer is True, weight=_d(100 if data["answer"] else 0),
+                             feedback=data.get("feedback_true", "")),
+                OptionReview(text="False", chosen=answer is False, weight=_d(0 if data["answer"] else 100),
+                             feedback=data.get("feedback_false", ""))]
 
     def from_gift(self, question):
         return {"answer": bool(question.truth), "feedback_true": question.true_feedback,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from lms.accounts.models import Role, User
 from lms.assessment.models import (AttemptStatus, GradingMethod, Question, Quiz, QuizAttempt, QuizSlot,
                                    Response)
-from lms.assessment.questions import AnswerError, question_type
+from lms.assessment.questions import AnswerError, OptionReview, question_type
 from lms.courses.models import Course, CourseTrainer, Enrolment, EnrolmentStatus, Module
 from lms.caching import for_course_version
 from lms.courses.rendering import render_markdown
@@ -319,6 +319,8 @@ class ReviewItem:
     feedback: list[str] | None = None
     general_feedback: str | None = None
     marker_comment: str = ""
+    options: list[OptionReview] | None = None    # choice questions: each option marked right, wrong or missed
+    explanation: str = ""                         # how partial credit and penalties gave the mark
 
 
 def review(attempt: QuizAttempt, *, full: bool) -> list[ReviewItem]:
@@ -338,7 +340,9 @@ def review(attempt: QuizAttempt, *, full: bool) -> list[ReviewItem]:
                            marker_comment=response.marker_comment if response else "")
         if full:
             entry.right_answer = qtype.correct_answer(item["data"], item["presented"])
-            entry.feedback = qtype.grade(item["data"], answer).feedback
+            entry.options = qtype.review_options(item["data"], item["presented"], answer)
+            entry.explanation = qtype.explain(item["data"], answer)
+            entry.feedback = [] if entry.options is not None else qtype.grade(item["data"], answer).feedback
             entry.general_feedback = item["general_feedback"]
         items.append(entry)
     return items

@@ -247,3 +247,39 @@ def test_questions_drawn_at_random_from_a_category(db, make_user):
     db.session.commit()
     attempt = services.start_attempt(learner, quiz)
     assert len(attempt.layout) == 2 and len({i["question_id"] for i in attempt.layout}) == 2
+
+
+def test_review_marks_each_option_and_explains_partial_credit(client, setup, db):
+    """Two right options and one wrong one score 0 on a question with a -100% penalty: the review says why."""
+    course, learner, quiz = setup()
+    url = start(client, course)
+    items = layout_positions(db)
+    duty, strands, remains = items["Duty start"], items["Strands"], items["Duty remains"]
+    answers = {f"shown{i['position']}": "1" for i in (duty, strands, remains)}
+    answers[f"q{duty['position']}"] = option_id(duty, "September 2008")
+    client_values = [option_id(strands, t) for t in ("Teaching, learning and curriculum", "Equity and excellence",
+                                                     "School meals")]
+    post_form(client, url + "save", {**answers, f"q{strands['position']}": client_values, "then": "finish"}, page=url)
+    post_form(client, url + "submit", {}, page=url + "summary")
+    review = services.review(db.session.scalar(select(QuizAttempt)), full=True)
+    by_title = {item.title: item for item in review}
+    strands_review = by_title["Strands"]
+    assert strands_review.score == 0
+    assert {o.text: o.verdict for o in strands_review.options} == {
+        "Teaching, learning and curriculum": "right", "Equity and excellence": "right", "School meals": "wrong"}
+    assert strands_review.explanation.startswith("2 right options chosen, 1 wrong option chosen: +50% +50% −100% = 0%")
+    duty_review = by_title["Duty start"]
+    assert {o.text: o.verdict for o in duty_review.options} == {
+        "September 2007": "missed", "September 2008": "wrong", "September 2011": ""}
+    assert [o.text for o in duty_review.options] == [o["text"] for o in duty["presented"]["options"]]
+    # The true/false question left unanswered: the right option is "missed".
+    assert {o.text: o.verdict for o in by_title["Duty remains"].options} == {"True": "missed", "False": ""}
+
+    html = client.get(url + "review").get_data(as_text=True)
+    meals = html.index("School meals")
+    assert html.index("You chose this: not right", meals) < html.index("No, not a strand.", meals)
+    assert "Right, but not chosen" in html and "(−100%)" in html and "(+50%)" in html
+    assert "+50% +50% −100% = 0%" in html and "Each right option adds its share" in html
+    # A wrong option's feedback is shown beside that option, not in a list after the answer.
+    option = re.search(r'<li class="review-option review-wrong">(.*?)</li>', html, re.S).group(1)
+    assert "September 2008" in option and "that is when Ofsted began reporting on it" in option
