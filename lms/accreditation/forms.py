@@ -6,6 +6,8 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from lms.accreditation.models import IDENTITY_METHODS
+
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value
@@ -26,12 +28,29 @@ class RegistrationForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
+    """A decision on a registration: the first one, or a reversal of the last (a new decision with a reason).
+
+    Posted twice: first to check it (``confirm`` empty: the page shows what will be recorded), then
+    with ``confirm`` set to record it. ``seen`` is how many decisions the partner saw, so a decision
+    someone else made in the meantime is never overwritten unseen.
+    """
+
+    from wtforms import HiddenField as _HiddenField
+    from wtforms import IntegerField as _IntegerField
     decision = RadioField("Decision", choices=[SelectChoice("approve", "Approve"), SelectChoice("reject", "Reject")],
                           validators=[DataRequired("Choose approve or reject.")])
-    identity_checked = BooleanField("We have checked the learner's identity")
+    identity_method = RadioField("How you checked the learner's identity", validators=[Optional()],
+                                 choices=[SelectChoice(k, v) for k, v in IDENTITY_METHODS.items()],
+                                 description="Required to approve: the credit record says the identity was checked.")
+    identity_note = TextAreaField("Identity check: what you saw", filters=[strip],
+                                  validators=[Optional(), Length(max=1000)],
+                                  description="For example the document type and the last four characters of its "
+                                              "number. Required for another check.")
     reason = TextAreaField("Reason (shown to the learner)", filters=[strip],
                            validators=[Optional(), Length(max=2000)],
-                           description="Required when you reject.")
+                           description="Required when you reject or change an earlier decision.")
+    seen = _IntegerField(widget=_HiddenField.widget, validators=[Optional()])
+    confirm = _HiddenField()
 
 
 class ModerateCreditForm(FlaskForm):

@@ -21,6 +21,18 @@ class RegistrationStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+# What a partner may record as the identity check behind an approval (key: what the page says).
+IDENTITY_METHODS = {
+    "photo-id": "Photo identity document (passport, driving licence or national identity card) "
+                "checked against the legal name and date of birth",
+    "video-call": "Photo identity document shown on a video call and matched to the learner",
+    "student-record": "Matched to the university's own student record",
+    "other": "Another check, described in the note",
+}
+
+NOT_RECORDED = "not-recorded"   # approvals made before decisions were kept (migration 0014)
+
+
 class Pathway(db.Model):
     __tablename__ = "pathways"
 
@@ -85,10 +97,52 @@ class PathwayRegistration(db.Model):
 
     pathway: Mapped[Pathway] = relationship()
     user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
+    decided_by: Mapped["User | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821
+    decisions: Mapped[list[RegistrationDecision]] = relationship(
+        back_populates="registration", order_by="RegistrationDecision.sequence", cascade="all, delete-orphan")
 
     __table_args__ = (UniqueConstraint("pathway_id", "user_id"),
                       CheckConstraint("status IN ('pending', 'approved', 'rejected', 'withdrawn')",
                                       name="status_known"))
+
+
+class RegistrationDecision(db.Model):
+    """One decision on a registration, never edited: a change of mind is a new decision with its reason.
+
+    The registration's ``status``, ``reason``, ``identity_checked`` and ``decided_*`` repeat the
+    newest decision, for the lists, the CSV and the API.
+    """
+
+    __tablename__ = "registration_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("pathway_registrations.id", ondelete="CASCADE"),
+                                                 index=True)
+    sequence: Mapped[int] = mapped_column(Integer)        # 1 for the first decision, 2 for its reversal...
+    status: Mapped[str] = mapped_column(String(20))       # approved or rejected
+    reason: Mapped[str] = mapped_column(Text, default="")
+    identity_method: Mapped[str | None] = mapped_column(String(20))   # a key of IDENTITY_METHODS; approvals only
+    identity_note: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    registration: Mapped[PathwayRegistration] = relationship(back_populates="decisions")
+    decided_by: Mapped["User | None"] = relationship()  # noqa: F821
+
+    __table_args__ = (UniqueConstraint("registration_id", "sequence"),
+                      CheckConstraint("status IN ('approved', 'rejected')", name="status_known"),
+                      CheckConstraint("status = 'rejected' OR identity_method IS NOT NULL",
+                                      name="approval_has_identity_check"))
+
+    @property
+    def identity_text(self) -> str:
+        if self.identity_method == NOT_RECORDED:
+            return "Not recorded: approved before the check was recorded with each decision"
+        return IDENTITY_METHODS.get(self.identity_method or "", "")
+
+    @property
+    def reverses(self) -> bool:
+        return self.sequence > 1
 
 
 class CreditAward(db.Model):

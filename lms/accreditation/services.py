@@ -15,7 +15,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 from lms.accounts.models import Organisation, OrganisationKind, OrganisationMember, Role, User
 from lms.accreditation import delivery
 from lms.accreditation.content import PathwayFile
-from lms.accreditation.models import Pathway, PathwayModule, PathwayRegistration, RegistrationStatus
+from lms.accreditation.models import (IDENTITY_METHODS, Pathway, PathwayModule, PathwayRegistration,
+                                     RegistrationDecision, RegistrationStatus)
 from lms.audit import record
 from lms.courses.models import Course
 from lms.database import assign_changed, utcnow
@@ -24,7 +25,11 @@ from lms.extensions import db
 
 
 class PathwayError(Exception):
-    """A pathway rule was broken; the message is fit to show the user."""
+    """A pathway rule was broken; the message is fit to show the user, beside ``field`` when it names one."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def load_pathways(files: list[PathwayFile]) -> list[str]:
@@ -111,6 +116,7 @@ def register(user: User, pathway: Pathway, *, legal_name: str, date_of_birth: da
     registration.prior_qualifications = prior_qualifications.strip()
     registration.consent_text, registration.consented_at = pathway.consent_text, utcnow()
     registration.status, registration.reason, registration.updated_at = RegistrationStatus.PENDING.value, "", utcnow()
+    registration.identity_checked = False
     try:
         with db.session.begin_nested():
             db.session.add(registration)
@@ -192,22 +198,69 @@ def registration_counts(user: User, filters: PortalFilters) -> dict[str, int]:
     return dict(db.session.execute(narrow(stmt, filters, PathwayRegistration.created_at)).all())
 
 
-def decide(partner: User, registration: PathwayRegistration, *, approve: bool, reason: str,
-           identity_checked: bool = False) -> None:
+def check_decision(partner: User, registration: PathwayRegistration, *, approve: bool, reason: str,
+                   identity_method: str | None = None, identity_note: str = "", seen: int | None = None) -> None:
+    """Raise PathwayError if this decision may not be recorded; used to confirm it before ``decide``."""
     if registration.pathway.university_id not in partner_university_ids(partner):
         raise PathwayError("This registration is not for your university.")
+    if registration.status == RegistrationStatus.WITHDRAWN:
+        raise PathwayError("The learner has withdrawn this registration.")
+    if seen is not None and seen != len(registration.decisions):
+        raise PathwayError("This registration was decided by someone else while you had it open: "
+                           "look at the decision below before you change it.")
+    status = RegistrationStatus.APPROVED if approve else RegistrationStatus.REJECTED
     if registration.status != RegistrationStatus.PENDING:
-        raise PathwayError("This registration has already been decided.")
-    if not approve and not reason.strip():
-        raise PathwayError("Give the learner a reason for the rejection.")
+        if registration.status == status:
+            raise PathwayError(f"This registration is already {status.value}.", "decision")
+        if not reason.strip():
+            raise PathwayError("Say why the earlier decision is changed: the learner and the history show it.",
+                               "reason")
+        if not approve and _credit_awarded(registration):
+            raise PathwayError("Credit has been awarded under this registration: reverse those credit "
+                               "decisions before you reject it.", "decision")
+    if approve:
+        if identity_method not in IDENTITY_METHODS:
+            raise PathwayError("Record how you checked the learner's identity before you approve.",
+                               "identity_method")
+        if identity_method == "other" and not identity_note.strip():
+            raise PathwayError("Describe the identity check you made.", "identity_note")
+    elif not reason.strip():
+        raise PathwayError("Give the learner a reason for the rejection.", "reason")
+
+
+def decide(partner: User, registration: PathwayRegistration, *, approve: bool, reason: str,
+           identity_method: str | None = None, identity_note: str = "",
+           seen: int | None = None) -> RegistrationDecision:
+    """Approve or reject a registration, or reverse the last decision, as a new decision kept in the history."""
+    # Hold the row while deciding (PostgreSQL; SQLite's writer lock does the same), and decide on what is
+    # there now, not on what the page showed.
+    db.session.refresh(registration, with_for_update=True)
+    db.session.expire(registration, ["decisions"])
+    check_decision(partner, registration, approve=approve, reason=reason, identity_method=identity_method,
+                   identity_note=identity_note, seen=seen)
     before = registration.status
-    registration.status = (RegistrationStatus.APPROVED if approve else RegistrationStatus.REJECTED).value
-    registration.reason, registration.identity_checked = reason.strip(), identity_checked and approve
-    registration.decided_by_id, registration.decided_at = partner.id, utcnow()
-    registration.updated_at = utcnow()
-    record(partner, f"registration.{registration.status}", registration, summary=reason.strip(),
-           before={"status": before}, after={"status": registration.status})
+    status = RegistrationStatus.APPROVED if approve else RegistrationStatus.REJECTED
+    now = utcnow()
+    decision = RegistrationDecision(sequence=len(registration.decisions) + 1, status=status.value,
+                                    reason=reason.strip(), identity_method=identity_method if approve else None,
+                                    identity_note=identity_note.strip() if approve else "",
+                                    decided_by_id=partner.id, decided_at=now)
+    registration.decisions.append(decision)
+    registration.status, registration.reason = status.value, reason.strip()
+    registration.identity_checked = approve
+    registration.decided_by_id, registration.decided_at, registration.updated_at = partner.id, now, now
+    record(partner, f"registration.{status.value}", registration, summary=reason.strip(),
+           before={"status": before},
+           after={"status": status.value, "decision": decision.sequence,
+                  **({"identity_method": identity_method} if approve else {})})
     db.session.flush()
+    return decision
+
+
+def _credit_awarded(registration: PathwayRegistration) -> bool:
+    from lms.accreditation.models import CreditAward
+    return any(_current(registration.id, module_id).status == "approved" for module_id in db.session.scalars(
+        select(CreditAward.pathway_module_id).where(CreditAward.registration_id == registration.id).distinct()))
 
 
 # Credit -----------------------------------------------------------------------------------
@@ -256,6 +309,8 @@ def _revise(partner: User, award, note: str, **changes):
     from lms.accreditation.models import CreditAward
     if award.registration.pathway.university_id not in partner_university_ids(partner):
         raise PathwayError("This record is not for your university.")
+    if award.registration.status != RegistrationStatus.APPROVED:
+        raise PathwayError("The learner's registration is no longer approved: decide the registration first.")
     current = _current(award.registration_id, award.pathway_module_id)
     if current.id != award.id:
         raise PathwayError("This record has changed since you opened it; look again.")

@@ -114,18 +114,27 @@ def registration(registration_id: int):
     registration_ = db.session.get(PathwayRegistration, registration_id)
     require(registration_ is not None and
             registration_.pathway.university_id in services.partner_university_ids(current_user))
-    form = forms.DecisionForm()
-    if form.validate_on_submit():
+    form = forms.DecisionForm(seen=len(registration_.decisions))
+    confirming = False
+    if form.validate_on_submit() and form.confirm.data != "edit":  # "edit": back from the check, to change it
+        choice = dict(approve=form.decision.data == "approve", reason=form.reason.data or "",
+                      identity_method=form.identity_method.data, identity_note=form.identity_note.data or "",
+                      seen=form.seen.data)
         try:
-            services.decide(current_user, registration_, approve=form.decision.data == "approve",
-                            reason=form.reason.data or "", identity_checked=form.identity_checked.data)
+            if form.confirm.data != "yes":
+                services.check_decision(current_user, registration_, **choice)
+                confirming = True
+            else:
+                services.decide(current_user, registration_, **choice)
         except services.PathwayError as error:
-            form.reason.errors.append(str(error))
+            db.session.rollback()
+            form[error.field or "reason"].errors.append(str(error))
         else:
-            db.session.commit()
-            flash(f"{registration_.legal_name}: {registration_.status}.", "success")
-            return redirect(url_for("accreditation.portal"))
-    return form_page("accreditation/registration.html", form, registration=registration_)
+            if not confirming:
+                db.session.commit()
+                flash(f"{registration_.legal_name}: {registration_.status}.", "success")
+                return redirect(url_for("accreditation.registration", registration_id=registration_.id), 303)
+    return form_page("accreditation/registration.html", form, registration=registration_, confirming=confirming)
 
 
 def _credit(award_id: int):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.accounts.models import Organisation, OrganisationMember
-from lms.accreditation.models import Pathway, PathwayRegistration
+from lms.accreditation.models import Pathway, PathwayRegistration, RegistrationDecision
 from lms.courses.content import ContentInvalid, read_content
 from tests.courses.test_content import write_course
 from tests.factories import login, make_course, make_user, post_form
@@ -138,7 +138,16 @@ def test_closed_registration(client, pathway, db):
     assert apply(client, pathway).status_code == 422
 
 
-def test_partner_decides_and_the_learner_sees_the_reason(app, client, pathway, db):
+def decide(portal, registration, confirm=True, **data):
+    """Post a decision to the partner's page, and (by default) confirm it as the page asks."""
+    url = f"/partner/registrations/{registration.id}"
+    checked = post_form(portal, url, data)
+    if not confirm or checked.status_code != 200 or "Check before you record it" not in checked.get_data(as_text=True):
+        return checked
+    return post_form(portal, url, {**data, "confirm": "yes"})
+
+
+def test_partner_decides_after_a_check_and_the_learner_sees_the_reason(app, client, pathway, db):
     learner = make_user()
     login(client, learner)
     apply(client, pathway)
@@ -147,16 +156,101 @@ def test_partner_decides_and_the_learner_sees_the_reason(app, client, pathway, d
     portal = app.test_client()
     login(portal, partner)
     assert "Rhian Mair Evans" in portal.get("/partner/").get_data(as_text=True)
-    url = f"/partner/registrations/{registration.id}"
-    no_reason = post_form(portal, url, {"decision": "reject", "reason": ""})
+    no_reason = decide(portal, registration, decision="reject", reason="")
     assert no_reason.status_code == 422 and "Give the learner a reason" in no_reason.get_data(as_text=True)
-    post_form(portal, url, {"decision": "reject", "reason": "Please send evidence of your degree first."})
+    # The first post only shows what will be recorded; nothing is written until it is confirmed.
+    check = decide(portal, registration, confirm=False, decision="reject",
+                   reason="Please send evidence of your degree first.")
+    page = check.get_data(as_text=True)
+    assert check.status_code == 200 and "Check before you record it" in page and "Reject the registration" in page
     db.session.rollback()
-    assert db.session.get(PathwayRegistration, registration.id).status == "rejected"
+    assert db.session.get(PathwayRegistration, registration.id).status == "pending"
+    assert db.session.scalar(select(RegistrationDecision)) is None
+    done = decide(portal, registration, decision="reject", reason="Please send evidence of your degree first.")
+    assert done.status_code == 303
+    db.session.rollback()
+    registration = db.session.get(PathwayRegistration, registration.id)
+    assert registration.status == "rejected" and registration.decided_by_id == partner.id
     page = client.get(f"/pathways/{pathway.slug}/").get_data(as_text=True)
     assert "not approved" in page and "Please send evidence of your degree first." in page
-    again = post_form(portal, url, {"decision": "approve"}, page="/partner/")
-    assert again.status_code == 422 and "already been decided" in again.get_data(as_text=True)
+    shown = portal.get(f"/partner/registrations/{registration.id}").get_data(as_text=True)
+    assert f"Rejected by {partner.name} on" in shown and "Change this decision" in shown
+    # Deciding the same again is refused; changing it needs a reason and, to approve, the identity check.
+    again = decide(portal, registration, decision="reject", reason="Still no evidence.")
+    assert again.status_code == 422 and "already rejected" in again.get_data(as_text=True)
+    no_why = decide(portal, registration, decision="approve", identity_method="photo-id", reason="")
+    assert no_why.status_code == 422 and "Say why the earlier decision is changed" in no_why.get_data(as_text=True)
+    reversed_ = decide(portal, registration, decision="approve", identity_method="photo-id",
+                       identity_note="Passport ending 4821", reason="Degree certificate received on 3 December.")
+    assert reversed_.status_code == 303
+    db.session.rollback()
+    decisions = db.session.scalars(select(RegistrationDecision).order_by(RegistrationDecision.sequence)).all()
+    assert [(d.sequence, d.status, d.decided_by_id) for d in decisions] == [(1, "rejected", partner.id),
+                                                                            (2, "approved", partner.id)]
+    assert db.session.get(PathwayRegistration, registration.id).status == "approved"
+    shown = portal.get(f"/partner/registrations/{registration.id}").get_data(as_text=True)
+    assert "changing an earlier decision" in shown and "Passport ending 4821" in shown
+    assert shown.index("Degree certificate received") < shown.index("Reason: Please send evidence of your degree first.")
+    from lms.audit import AuditEvent
+    assert [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+            if e.action.startswith("registration.")] == ["registration.rejected", "registration.approved"]
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({}, "identity_method", "Record how you checked the learner"),
+    ({"identity_method": "other"}, "identity_note", "Describe the identity check you made"),
+    ({"identity_method": "guessed"}, "identity_method", "Not a valid choice"),
+])
+def test_approval_needs_the_identity_check_recorded(app, client, pathway, db, data, field, message):
+    login(client, make_user())
+    apply(client, pathway)
+    registration = db.session.scalar(select(PathwayRegistration))
+    portal = app.test_client()
+    login(portal, partner_of(db, "University of Castlebridge"))
+    refused = decide(portal, registration, decision="approve", **data)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and message in body
+    assert f'id="{field}-error"' in body   # beside the field it is about
+    # Even posted straight to the confirmation step, nothing is written.
+    post_form(portal, f"/partner/registrations/{registration.id}", {"decision": "approve", "confirm": "yes", **data})
+    db.session.rollback()
+    assert db.session.get(PathwayRegistration, registration.id).status == "pending"
+    assert db.session.scalar(select(RegistrationDecision)) is None
+
+
+def test_the_identity_check_flows_into_the_credit_record(app, client, pathway, db):
+    login(client, make_user())
+    apply(client, pathway)
+    registration = db.session.scalar(select(PathwayRegistration))
+    partner = partner_of(db, "University of Castlebridge")
+    portal = app.test_client()
+    login(portal, partner)
+    assert decide(portal, registration, decision="approve", identity_method="video-call").status_code == 303
+    db.session.rollback()
+    registration = db.session.get(PathwayRegistration, registration.id)
+    assert registration.identity_checked is True
+    decision = registration.decisions[-1]
+    assert (decision.identity_method, decision.decided_by_id) == ("video-call", partner.id)
+    shown = portal.get(f"/partner/registrations/{registration.id}").get_data(as_text=True)
+    assert "Photo identity document shown on a video call" in shown and f"Approved by {partner.name}" in shown
+
+
+def test_a_decision_made_meanwhile_is_not_overwritten(app, client, pathway, db):
+    login(client, make_user())
+    apply(client, pathway)
+    registration = db.session.scalar(select(PathwayRegistration))
+    first, second = app.test_client(), app.test_client()
+    login(first, partner_of(db, "University of Castlebridge"))
+    login(second, partner_of(db, "University of Castlebridge"))
+    url = f"/partner/registrations/{registration.id}"
+    stale = {"decision": "approve", "identity_method": "photo-id", "seen": "0"}
+    checked = post_form(first, url, stale)
+    assert "Check before you record it" in checked.get_data(as_text=True)
+    assert decide(second, registration, decision="reject", reason="Entry requirements not met.").status_code == 303
+    late = post_form(first, url, {**stale, "confirm": "yes"})
+    assert late.status_code == 422 and "decided by someone else" in late.get_data(as_text=True)
+    db.session.rollback()
+    assert [d.status for d in db.session.scalars(select(RegistrationDecision))] == ["rejected"]
 
 
 def test_another_university_sees_none_of_it(app, client, pathway, db):

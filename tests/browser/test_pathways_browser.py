@@ -9,7 +9,7 @@ from sqlalchemy import select
 from lms.accounts.models import Organisation, OrganisationMember
 from lms.accreditation.models import Pathway, PathwayModule, PathwayRegistration
 from lms.extensions import db
-from tests.browser.conftest import assert_accessible, log_in
+from tests.browser.conftest import ARTIFACTS, assert_accessible, log_in
 from tests.factories import make_course, make_user
 
 
@@ -55,10 +55,25 @@ def test_apply_and_approve(browser, live_server):
     assert reference
     portal.get_by_role("link", name=reference).click()
     assert_accessible(portal)
-    portal.get_by_label("Approve").check()
-    portal.get_by_label("We have checked the learner's identity").check()
-    portal.get_by_role("button", name="Record decision").click()
+    portal.get_by_label("Approve", exact=True).check()
+    portal.get_by_role("button", name="Check the decision").click()
+    portal.get_by_text("Record how you checked the learner's identity").first.wait_for()   # refused without it
+    assert_accessible(portal)
+    portal.get_by_label("Approve", exact=True).check()
+    portal.get_by_label("Photo identity document (passport").check()
+    portal.get_by_label("Identity check: what you saw").fill("Passport ending 7731")
+    portal.get_by_role("button", name="Check the decision").click()
+    portal.get_by_role("heading", name="Check before you record it").wait_for()
+    assert_accessible(portal)
+    ARTIFACTS.mkdir(exist_ok=True)
+    portal.screenshot(path=str(ARTIFACTS / "registration-confirm.png"), full_page=True)
+    portal.get_by_role("button", name="Approve the registration").click()
     portal.get_by_text("Alys Applicant: approved.").wait_for()
+    portal.get_by_text("Passport ending 7731").first.wait_for()
+    assert_accessible(portal)
+    portal.set_viewport_size({"width": 390, "height": 844})
+    portal.screenshot(path=str(ARTIFACTS / "registration-decided-phone.png"), full_page=True)
+    portal.set_viewport_size({"width": 1280, "height": 900})
     portal.goto("/partner/credits/")
     assert_accessible(portal)
     portal.goto("/partner/board")
@@ -114,9 +129,10 @@ def test_pathway_from_registration_to_exported_award(browser, live_server):
     db.session.rollback()
     registration = db.session.scalar(select(PathwayRegistration))
     portal.get_by_role("link", name=registration.reference).click()
-    portal.get_by_label("Approve").check()
-    portal.get_by_label("We have checked the learner's identity").check()
-    portal.get_by_role("button", name="Record decision").click()
+    portal.get_by_label("Approve", exact=True).check()
+    portal.get_by_label("Matched to the university's own student record").check()
+    portal.get_by_role("button", name="Check the decision").click()
+    portal.get_by_role("button", name="Approve the registration").click()
     portal.get_by_text("Cai Candidate: approved.").wait_for()
 
     # The learner completes the module and submits the assignment.
