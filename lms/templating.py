@@ -94,6 +94,14 @@ def inline_markdown(text: str):
     return Markup(render_inline(text))
 
 
+def nest_headings(html: str, top: int):
+    """Safe rendered HTML with its headings renumbered to start at ``top``, for showing inside a section."""
+    from markupsafe import Markup
+
+    from lms.courses.rendering import nest_headings as renumber
+    return Markup(renumber(str(html), top))
+
+
 def register_template_helpers(app) -> None:
     from lms.payments.stripe_api import is_configured as payments_configured
     app.jinja_env.globals.update(nav_items=nav_items, page_url=page_url, Role=Role,
@@ -105,5 +113,6 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["minutes"] = format_minutes
     app.jinja_env.filters["level_label"] = level_label
     app.jinja_env.filters["inline_markdown"] = inline_markdown
+    app.jinja_env.filters["nest_headings"] = nest_headings
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -144,3 +144,8 @@ def add_trainer(course, user) -> None:
     from lms.courses.models import CourseTrainer
     db.session.add(CourseTrainer(course_id=course.id, user_id=user.id))
     db.session.commit()
+
+
+def credit_url(award) -> str:
+    """The partner's page for the credit record ``award`` is a version of."""
+    return f"/partner/credits/{award.registration.reference}/{award.pathway_module.code}"

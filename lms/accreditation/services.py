@@ -329,16 +329,51 @@ def _revise(partner: User, award, note: str, **changes):
 
 
 def moderate_credit(partner: User, award, *, mark: int | None, note: str):
-    """Confirm the mark, or adjust it (with a note saying why)."""
+    """Confirm the mark, or adjust it (with a note saying why). The work the mark came from carries the
+    same moderation, so the learner, the transcript and the export all show one mark."""
     if award.status != "requested":
         raise PathwayError("Only a requested credit can be moderated.")
+    work = work_behind(award)
     if mark is None or mark == award.mark:
-        return _revise(partner, award, note or "Mark confirmed", moderation="confirmed")
-    if not 0 <= mark <= 100:
-        raise PathwayError("A mark runs from 0 to 100.")
-    if not note.strip():
-        raise PathwayError("Say why the mark is adjusted.")
-    return _revise(partner, award, note, moderation="adjusted", mark=mark)
+        new = _revise(partner, award, note or "Mark confirmed", moderation="confirmed")
+    else:
+        if not 0 <= mark <= 100:
+            raise PathwayError("A mark runs from 0 to 100.")
+        if not note.strip():
+            raise PathwayError("Say why the mark is adjusted.")
+        passed = mark >= work.pass_mark
+        new = _revise(partner, award, note, moderation="adjusted", mark=mark, result="passed" if passed else "failed",
+                      credits=award.pathway_module.credits if passed else 0)
+    if work.marked_by_one_submission:
+        from lms.assessment.assignments import record_university_moderation
+        record_university_moderation(partner, work.submissions[0], mark=new.mark,
+                                     note=note.strip() or f"Confirmed by {award.registration.pathway.university.name}")
+    return new
+
+
+@dataclass
+class WorkBehind:
+    """What a credit record's mark came from: the learner's submitted work for the module, with every mark."""
+
+    submissions: list                 # Submission rows (not drafts), each with its marks, oldest assignment first
+    pass_mark: int                    # the module's pass mark: its assignment's, or 50 (the level-7 pass)
+
+    @property
+    def marked_by_one_submission(self) -> bool:
+        return len([s for s in self.submissions if s.status == "released"]) == 1 and len(self.submissions) == 1
+
+
+def work_behind(award) -> WorkBehind:
+    from lms.assessment.models import Assignment, MarkRecord, Submission
+    from lms.courses.models import Module
+    submissions = list(db.session.scalars(
+        select(Submission).join(Assignment).join(Module, Module.id == Assignment.module_id)
+        .where(Module.course_id == award.pathway_module.course_id, Submission.user_id == award.registration.user_id,
+               Submission.status != "draft")
+        .options(joinedload(Submission.assignment), joinedload(Submission.marks).joinedload(MarkRecord.marker))
+        .order_by(Module.position)).unique())
+    pass_mark = submissions[0].assignment.pass_mark if len(submissions) == 1 else 50
+    return WorkBehind(submissions=submissions, pass_mark=pass_mark)
 
 
 def decide_credit(partner: User, award, *, approve: bool, note: str):
@@ -353,15 +388,40 @@ def decide_credit(partner: User, award, *, approve: bool, note: str):
     return _revise(partner, award, note or "Award approved", status="approved" if approve else "rejected")
 
 
+def _newest_versions():
+    """The newest version number of each credit record, as a subquery to join on."""
+    from lms.accreditation.models import CreditAward
+    return (select(CreditAward.registration_id, CreditAward.pathway_module_id,
+                   func.max(CreditAward.version).label("version"))
+            .group_by(CreditAward.registration_id, CreditAward.pathway_module_id).subquery())
+
+
+def _is_newest(newest):
+    from lms.accreditation.models import CreditAward
+    return ((CreditAward.registration_id == newest.c.registration_id)
+            & (CreditAward.pathway_module_id == newest.c.pathway_module_id)
+            & (CreditAward.version == newest.c.version))
+
+
+def credit_record(user: User, reference: str, code: str) -> list:
+    """Every version of one credit record (a learner's registration and a module code), newest first;
+    empty when there is no such record for the partner's university."""
+    from lms.accreditation.models import CreditAward
+    return list(db.session.scalars(
+        select(CreditAward).join(PathwayRegistration, PathwayRegistration.id == CreditAward.registration_id)
+        .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
+        .join(PathwayModule, PathwayModule.id == CreditAward.pathway_module_id)
+        .where(PathwayRegistration.reference == reference, PathwayModule.code == code,
+               Pathway.university_id.in_(partner_university_ids(user) or [0]))
+        .options(joinedload(CreditAward.changed_by))
+        .order_by(CreditAward.version.desc())))
+
+
 def current_credit_query(user: User, filters: PortalFilters = PortalFilters()):
     """The newest version of every credit record for the partner's university."""
     from lms.accreditation.models import CreditAward
-    newest = (select(CreditAward.registration_id, CreditAward.pathway_module_id,
-                     func.max(CreditAward.version).label("version"))
-              .group_by(CreditAward.registration_id, CreditAward.pathway_module_id).subquery())
-    stmt = (select(CreditAward).join(newest, (CreditAward.registration_id == newest.c.registration_id)
-                                     & (CreditAward.pathway_module_id == newest.c.pathway_module_id)
-                                     & (CreditAward.version == newest.c.version))
+    newest = _newest_versions()
+    stmt = (select(CreditAward).join(newest, _is_newest(newest))
             .join(PathwayRegistration, PathwayRegistration.id == CreditAward.registration_id)
             .join(Pathway, Pathway.id == PathwayRegistration.pathway_id)
             .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
@@ -380,8 +440,9 @@ CSV_COLUMNS = ["learner_reference", "legal_name", "email", "date_of_birth", "pat
 EXPORT_BATCH = 2000
 
 
-def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
-    """Every credit record version of the partner's university, oldest first, as plain rows.
+def credit_rows(user: User, filters: PortalFilters = PortalFilters(), *, history: bool = False):
+    """The partner's university's credit records as plain rows, oldest first: one row per record (its
+    newest version), or with ``history`` one row per version.
 
     Streamed: a server-side cursor on PostgreSQL (SQLite reads row by row anyway), fetched in
     batches, and plain column tuples rather than ORM objects, so memory stays flat however many
@@ -404,6 +465,9 @@ def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
             .join(Learner, Learner.id == PathwayRegistration.user_id)
             .where(Pathway.university_id.in_(partner_university_ids(user) or [0]))
             .order_by(CreditAward.id))
+    if not history:
+        newest = _newest_versions()
+        stmt = stmt.join(newest, _is_newest(newest))
     if filters.status in CREDIT_STATUSES:
         stmt = stmt.where(CreditAward.status == filters.status)
     stmt = narrow(stmt, filters, CreditAward.completed_at)
@@ -422,15 +486,15 @@ def credit_rows(user: User, filters: PortalFilters = PortalFilters()):
                    completed_at.date().isoformat(), moderation, status, version, codes.get((user_id, course_id), "")]
 
 
-def credit_csv(user: User, filters: PortalFilters = PortalFilters()):
-    """The CSV export, streamed in batches: a header line, then one line per record version."""
+def credit_csv(user: User, filters: PortalFilters = PortalFilters(), *, history: bool = False):
+    """The CSV export, streamed in batches: a header line, then one line per record (``history``: per version)."""
     import csv
     import io
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     pending = 0
-    for row in credit_rows(user, filters):
+    for row in credit_rows(user, filters, history=history):
         writer.writerow(row)
         pending += 1
         if pending == EXPORT_BATCH:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.accounts.models import Role
+from lms.assessment.assignments import MARK_KINDS
 from lms.accreditation import bp, forms, services
 from lms.accreditation.models import PathwayRegistration
 from lms.extensions import db
@@ -137,12 +138,15 @@ def registration(registration_id: int):
     return form_page("accreditation/registration.html", form, registration=registration_, confirming=confirming)
 
 
-def _credit(award_id: int):
-    from lms.accreditation.models import CreditAward
-    award = db.session.get(CreditAward, award_id)
-    require(award is not None and
-            award.registration.pathway.university_id in services.partner_university_ids(current_user))
-    return award
+def _record(reference: str, code: str) -> list:
+    versions = services.credit_record(current_user, reference, code)
+    require(bool(versions))
+    return versions
+
+
+def record_url(award, **kwargs) -> str:
+    return url_for("accreditation.credit", reference=award.registration.reference, code=award.pathway_module.code,
+                   **kwargs)
 
 
 @bp.get("/partner/credits/")
@@ -153,25 +157,45 @@ def credits():
                        page=request.args.get("page", 1, type=int), per_page=current_app.config["PER_PAGE"],
                        error_out=False)
     return render_template("accreditation/credits.html", page=page, form=form, filters=filters, tabs=CREDIT_TABS,
-                           args=_args), code
+                           args=_args, record_url=record_url), code
 
 
-@bp.route("/partner/credits/<int:award_id>", methods=["GET", "POST"])
+@bp.get("/partner/credits/<int:award_id>")
 @roles_required(Role.PARTNER, Role.ADMIN)
-def credit(award_id: int):
+def credit_version_by_id(award_id: int):
+    """Links made before records had their own address: the record, or the old version asked for."""
     from lms.accreditation.models import CreditAward
-    award = _credit(award_id)
+    award = db.session.get(CreditAward, award_id)
+    require(award is not None and
+            award.registration.pathway.university_id in services.partner_university_ids(current_user))
+    versions = _record(award.registration.reference, award.pathway_module.code)
+    if versions[0].id == award.id:
+        return redirect(record_url(award), 301)
+    return redirect(url_for("accreditation.credit_version", reference=award.registration.reference,
+                            code=award.pathway_module.code, version=award.version), 301)
+
+
+@bp.route("/partner/credits/<reference>/<code>", methods=["GET", "POST"])
+@roles_required(Role.PARTNER, Role.ADMIN)
+def credit(reference: str, code: str):
+    """A credit record: always its newest version, with the work behind it and every earlier version."""
+    versions = _record(reference, code)
+    award = versions[0]
     moderate_form = forms.ModerateCreditForm(prefix="mod", mark=award.mark)
     decide_form = forms.DecideCreditForm(prefix="dec")
     error = None
     if request.method == "POST":
+        seen = request.form.get("version", type=int)
         try:
+            if seen is not None and seen != award.version:
+                raise services.PathwayError("This record has changed since you opened it: look at the newest "
+                                            "version below before you act on it.")
             if request.form.get("action") == "moderate" and moderate_form.validate_on_submit():
-                new = services.moderate_credit(current_user, award, mark=moderate_form.mark.data,
-                                               note=moderate_form.note.data or "")
+                services.moderate_credit(current_user, award, mark=moderate_form.mark.data,
+                                         note=moderate_form.note.data or "")
             elif request.form.get("action") == "decide" and decide_form.validate_on_submit():
-                new = services.decide_credit(current_user, award, approve=decide_form.decision.data == "approve",
-                                             note=decide_form.note.data or "")
+                services.decide_credit(current_user, award, approve=decide_form.decision.data == "approve",
+                                       note=decide_form.note.data or "")
             else:
                 raise services.PathwayError("Check the form: " + "; ".join(
                     e for f in (moderate_form, decide_form) for errs in f.errors.values() for e in errs))
@@ -181,13 +205,24 @@ def credit(award_id: int):
         else:
             db.session.commit()
             flash("Recorded.", "success")
-            return redirect(url_for("accreditation.credit", award_id=new.id))
-    history = db.session.scalars(select(CreditAward).where(
-        CreditAward.registration_id == award.registration_id,
-        CreditAward.pathway_module_id == award.pathway_module_id).order_by(CreditAward.version.desc())).all()
-    return render_template("accreditation/credit.html", award=award, history=history, error=error,
-                           moderate_form=moderate_form, decide_form=decide_form,
-                           current=history[0].id == award.id), (422 if error else 200)
+            return redirect(record_url(award), 303)
+    return render_template("accreditation/credit.html", award=award, history=versions, error=error,
+                           moderate_form=moderate_form, decide_form=decide_form, current=True,
+                           work=services.work_behind(award), record_url=record_url,
+                           mark_kinds=MARK_KINDS), (422 if error else 200)
+
+
+@bp.get("/partner/credits/<reference>/<code>/v<int:version>")
+@roles_required(Role.PARTNER, Role.ADMIN)
+def credit_version(reference: str, code: str, version: int):
+    """An earlier version of a credit record, read-only, with a link to the newest."""
+    versions = _record(reference, code)
+    award = next((v for v in versions if v.version == version), None)
+    require(award is not None)
+    if award is versions[0]:
+        return redirect(record_url(award), 301)
+    return render_template("accreditation/credit.html", award=award, history=versions, error=None,
+                           current=False, newest=versions[0], work=None, record_url=record_url)
 
 
 @bp.get("/partner/export.csv")
@@ -195,6 +230,14 @@ def credit(award_id: int):
 def export_csv():
     return Response(stream_with_context(services.credit_csv(current_user, export_filters())), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="credit-records.csv"'})
+
+
+@bp.get("/partner/export-history.csv")
+@roles_required(Role.PARTNER, Role.ADMIN)
+def export_history_csv():
+    return Response(stream_with_context(services.credit_csv(current_user, export_filters(), history=True)),
+                    mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="credit-record-history.csv"'})
 
 
 @bp.get("/partner/board")

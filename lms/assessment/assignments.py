@@ -141,6 +141,23 @@ def moderate(moderator: User, submission: Submission, *, agree: bool, selections
     return record
 
 
+def record_university_moderation(moderator: User, submission: Submission, *, mark: int | None,
+                                 note: str) -> MarkRecord:
+    """The awarding university's moderation, recorded on the work itself so the learner sees one mark:
+    confirmed (``mark`` None or unchanged) or changed, with the marker's criterion choices and feedback kept."""
+    current = submission.marks[-1] if submission.marks else None
+    if current is None:
+        raise AssessmentError("There is no mark to moderate yet.")
+    changed = mark is not None and mark != current.total
+    return _record(submission, moderator, "university-changed" if changed else "university-agreed",
+                   current.selections, mark if changed else current.total, current.feedback, note)
+
+
+MARK_KINDS = {"first": "First mark", "remark": "Re-marked", "moderation-agreed": "Second marker agreed",
+              "moderation-changed": "Second marker changed the mark", "university-agreed": "University confirmed",
+              "university-changed": "University moderation changed the mark"}
+
+
 def release(actor: User, submission: Submission) -> None:
     if not submission.marks:
         raise AssessmentError("Mark the work before releasing the mark.")

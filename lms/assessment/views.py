@@ -216,7 +216,7 @@ def assignment(slug: str, module: str):
                 flash("Your draft is saved.", "success")
                 return redirect(url_for("assessment.assignment", slug=slug, module=module), 303)
     return form_page("assessment/assignment.html", form, course=course, module=module_, assignment=assignment_,
-                     submission=submission, enrolment=enrolment, preview=preview)
+                     submission=submission, enrolment=enrolment, preview=preview, mark_kinds=assignments.MARK_KINDS)
 
 
 @bp.route("/courses/<slug>/<module>/assignment/submit", methods=["GET", "POST"])

@@ -129,6 +129,21 @@ def render_markdown(source: str, *, image_url: ImageResolver | None = None) -> s
     return sanitise(_parser(image_url).render(source))
 
 
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
+
+
+def nest_headings(html: str, top: int) -> str:
+    """Rendered Markdown shown inside a page's section: its highest heading becomes ``top``, the rest follow.
+
+    A lesson or a learner's text uses headings from ``##`` down; shown under a page's own h3, say, its
+    headings must start at h4 so that a screen reader's outline stays in order."""
+    levels = [int(level) for _, level in _HEADING_TAG.findall(html)]
+    if not levels:
+        return html
+    shift = top - min(levels)
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}", html)
+
+
 _INLINE = MarkdownIt("commonmark", {"html": False, "typographer": True})
 
 

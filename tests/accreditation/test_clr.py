@@ -11,7 +11,7 @@ from lms.certificates.credentials import verify
 from lms.database import utcnow
 from tests.accreditation.test_credit import finish, setting  # noqa: F401  (fixture)
 from tests.accreditation.test_xapi import approve, base, partner_client
-from tests.factories import login, make_user, post_form
+from tests.factories import credit_url, login, make_user, post_form
 
 LEARNER_URL = "/pathways/pgcert/transcript.clr.jwt"
 
@@ -134,7 +134,7 @@ def test_a_failed_and_rejected_module_is_not_in_it(app, db, setting):
     finish(db, course, learner, [0, 0])  # failed
     portal = partner_client(app, partner)
     award = db.session.scalar(select(CreditAward))
-    moderated = post_form(portal, f"/partner/credits/{award.id}", {"action": "moderate", "mod-mark": "20"})
+    moderated = post_form(portal, credit_url(award), {"action": "moderate", "mod-mark": "20"})
     post_form(portal, moderated.headers["Location"], {"action": "decide", "dec-decision": "reject",
                                                       "dec-note": "Module failed."})
     registration = db.session.scalar(select(PathwayRegistration))

@@ -42,10 +42,14 @@ def test_export_of_100000_records_streams_in_flat_memory(app, db, setting, datab
 
     client = app.test_client()
     login(client, partner)
-    rows = list(csv.reader(io.StringIO(client.get("/partner/export.csv").get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(client.get("/partner/export-history.csv").get_data(as_text=True))))
     assert len(rows) == 10_001 and rows[-1][0].startswith("BK") and rows[-1][-3] == "approved"
+    records = {(r[0], r[5]) for r in rows[1:]}
+    newest = list(csv.reader(io.StringIO(client.get("/partner/export.csv").get_data(as_text=True))))
+    assert len(newest) == len(records) + 1 and {(r[0], r[5]) for r in newest[1:]} == records
     login(client, outsider)
     assert client.get("/partner/export.csv").get_data(as_text=True).count("\n") == 1  # the header alone
+    assert client.get("/partner/export-history.csv").get_data(as_text=True).count("\n") == 1
 
     add_credit_records(pathway, 90_000)
     growth_100k, lines = export_in_own_process(database_url, partner.id)

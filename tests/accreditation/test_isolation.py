@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lms.accreditation.models import ApiToken, CreditAward, Pathway, PathwayRegistration
 from tests.accreditation.test_api import get, new_token
 from tests.accreditation.test_credit import finish, setting  # noqa: F401  (fixture)
-from tests.factories import csrf_token, login
+from tests.factories import credit_url, csrf_token, login
 
 NAME = "Cerys Candidate"
 
@@ -34,14 +34,14 @@ def ours(app, db, setting):
     db.session.commit()
     new_token(app, partner)
     return {"registration": db.session.scalar(select(PathwayRegistration)).id,
-            "award": db.session.scalar(select(CreditAward).order_by(CreditAward.version.desc())).id,
+            "award": credit_url(db.session.scalar(select(CreditAward).order_by(CreditAward.version.desc()))),
             "token": db.session.scalar(select(ApiToken)).id,
             "university": db.session.scalar(select(Pathway)).university_id, "partner": partner, "outsider": outsider}
 
 
 def object_urls(ids) -> list[str]:
     university, registration = f"/partner/lrs/{ids['university']}", f"/partner/registrations/{ids['registration']}"
-    return [registration, f"/partner/credits/{ids['award']}", f"/partner/tokens/{ids['token']}/revoke",
+    return [registration, ids["award"], f"/partner/tokens/{ids['token']}/revoke",
             f"{registration}/transcript.clr.jwt", f"{registration}/transcript.clr.json", university,
             f"{university}/remove",
             f"{university}/deliveries", f"{university}/send", f"{university}/queue", f"{university}/retry"]
@@ -79,9 +79,10 @@ def test_every_list_and_export_of_another_university_is_empty(app, ours):
     for url in LISTS:
         assert NAME in owner.get(url).get_data(as_text=True) or url == "/partner/tokens", url
         assert NAME not in client.get(url).get_data(as_text=True), url
-    mine = list(csv.reader(io.StringIO(owner.get("/partner/export.csv").get_data(as_text=True))))
-    theirs = list(csv.reader(io.StringIO(client.get("/partner/export.csv").get_data(as_text=True))))
-    assert len(mine) == 4 and theirs == mine[:1]  # three versions for us; the header alone for them
+    for export, lines in (("/partner/export.csv", 2), ("/partner/export-history.csv", 4)):
+        mine = list(csv.reader(io.StringIO(owner.get(export).get_data(as_text=True))))
+        theirs = list(csv.reader(io.StringIO(client.get(export).get_data(as_text=True))))
+        assert len(mine) == lines and theirs == mine[:1], export  # the header alone for them
     assert len(owner.get("/partner/export.xapi.json").get_json()) == 6
     assert client.get("/partner/export.xapi.json").get_json() == []
     other_token = new_token(app, ours["outsider"])
@@ -97,7 +98,7 @@ def test_an_admin_sees_every_universitys_records_but_acts_for_none(app, ours):
     for url in LISTS[:-1]:
         assert NAME in admin.get(url).get_data(as_text=True), url
     assert admin.get(f"/partner/registrations/{ours['registration']}").status_code == 200
-    assert len(list(csv.reader(io.StringIO(admin.get("/partner/export.csv").get_data(as_text=True))))) == 4
+    assert len(list(csv.reader(io.StringIO(admin.get("/partner/export-history.csv").get_data(as_text=True))))) == 4
     portal = admin.get("/partner/?status=").get_data(as_text=True)
     assert "API tokens" not in portal  # tokens and LRS settings belong to a university's own staff
     assert admin.get("/partner/tokens").status_code == 403

@@ -16,7 +16,7 @@ from lms.accreditation.models import CreditAward, Pathway
 from lms.database import utcnow
 from tests.accreditation.conftest import _free_port
 from tests.accreditation.test_credit import finish, setting  # noqa: F401  (fixture)
-from tests.factories import csrf_token, login, make_user, post_form
+from tests.factories import credit_url, csrf_token, login, make_user, post_form
 
 
 
@@ -50,7 +50,7 @@ def set_lrs(client, university_id, endpoint, username="lms", secret="a-test-lrs-
 def approve(client, db):
     """The partner confirms the mark and approves the credit: versions 2 and 3 of the record."""
     award = db.session.scalar(select(CreditAward).order_by(CreditAward.version.desc()))
-    moderated = post_form(client, f"/partner/credits/{award.id}", {"action": "moderate", "mod-mark": str(award.mark)})
+    moderated = post_form(client, credit_url(award), {"action": "moderate", "mod-mark": str(award.mark)})
     post_form(client, moderated.headers["Location"], {"action": "decide", "dec-decision": "approve"})
     db.session.rollback()
 

@@ -10,7 +10,7 @@ from lms.accounts.models import Organisation, OrganisationMember
 from lms.accreditation.models import Pathway, PathwayModule, PathwayRegistration
 from lms.extensions import db
 from tests.browser.conftest import ARTIFACTS, assert_accessible, log_in
-from tests.factories import make_course, make_user
+from tests.factories import credit_url, make_course, make_user
 
 
 def test_apply_and_approve(browser, live_server):
@@ -182,10 +182,10 @@ def test_pathway_from_registration_to_exported_award(browser, live_server):
     portal.get_by_role("link", name="Cai Candidate").wait_for()
     assert_accessible(portal)
     with portal.expect_download() as download:
-        portal.get_by_role("link", name="CSV", exact=True).click()
+        portal.get_by_role("link", name="CSV, one row per record").click()
     with open(download.value.path(), encoding="utf-8", newline="") as exported:
         rows = list(csv.DictReader(exported))
-    assert len(rows) == 1  # filtered to approved records: the award itself
+    assert len(rows) == 1  # one row per record: its newest version, not one per version
     assert {k: rows[0][k] for k in ("learner_reference", "module_code", "mark", "result", "moderation_status",
                                     "award_status", "record_version", "credits_cats", "fheq_level")} == {
         "learner_reference": registration.reference, "module_code": "CCI703", "mark": "60", "result": "passed",
@@ -213,7 +213,7 @@ def test_pathway_from_registration_to_exported_award(browser, live_server):
     other_context = browser.new_context(base_url=live_server)
     other = other_context.new_page()
     log_in(other, outsider.email)
-    for url in (f"/partner/registrations/{registration.id}", f"/partner/credits/{award.id}"):
+    for url in (f"/partner/registrations/{registration.id}", credit_url(award)):
         assert other.goto(url).status == 404
     other.goto("/partner/?status=")
     assert other.get_by_text("Cai Candidate").count() == 0

@@ -50,3 +50,15 @@ def test_word_count_and_reading_time():
     assert word_count(text) == 450
     assert reading_minutes(text) == 3
     assert reading_minutes("short") == 1
+
+
+def test_nest_headings_starts_embedded_text_at_the_given_level():
+    from lms.courses.rendering import nest_headings
+
+    html = render_markdown("## Context\n\ntext\n\n### Detail\n\nmore\n\n## Plan\n")
+    nested = nest_headings(html, 5)
+    assert '<h5 id="context">Context</h5>' in nested and '<h6 id="detail">Detail</h6>' in nested
+    assert '<h5 id="plan">Plan</h5>' in nested
+    assert "<h2" not in nested and "<h3" not in nested
+    assert nest_headings("<p>no headings</p>", 4) == "<p>no headings</p>"
+    assert '<h6>Deep</h6>' in nest_headings(render_markdown("## Top\n\n###### Deep\n"), 4)
